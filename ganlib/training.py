@@ -1,0 +1,340 @@
+"""Training a GAN: the algorithm of §3.1 of the source document, step by step.
+
+    1. Initialise the generator's and the discriminator's parameters.
+    2. Sample a batch of real data.
+    3. Sample a batch of noise vectors.
+    4. Generate a batch of fake samples from the noise.
+    5. Score the real and the fake samples with the discriminator.
+    6. Compute the discriminator's loss and update the discriminator.
+    7. With the discriminator fixed, compute the generator's loss and update the generator.
+    8. Repeat steps 2-7 until done.
+
+``train_step`` is steps 2-7 (with steps 2-6 repeated ``n_critic`` times, as WGAN does);
+``train`` is step 8, with a progress bar, a history and checkpoints. Step 1 happens when
+the models are built and handed to ``GAN``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from .losses import GANLoss, get_loss
+
+__all__ = [
+    "GAN",
+    "NonFiniteLossError",
+    "load_checkpoint",
+    "pick_device",
+    "save_checkpoint",
+    "seed_everything",
+    "setup",
+    "train",
+    "train_step",
+]
+
+HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, NumPy's and PyTorch's random number generators (CPU and GPU)."""
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise ValueError(f"seed={seed!r}: expected an integer.")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` if given; else CUDA, then Apple's MPS, then the CPU, whichever is present."""
+    if device is not None:
+        try:
+            return torch.device(device)
+        except (RuntimeError, TypeError) as exc:
+            raise ValueError(f"device={device!r} is not a device name; use 'cpu', 'cuda' or 'mps'.") from exc
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def setup(seed: int = 0, threads: int | None = None, device: str | torch.device | None = None) -> torch.device:
+    """One call at the top of a notebook: seed everything, set the CPU threads, pick the device.
+
+    ``threads`` defaults to the ``GANLIB_THREADS`` environment variable, else 2: the course's
+    models are small, and on a laptop more threads mostly add overhead. Results are still not
+    bitwise identical across machines or thread counts; the notebooks' checks allow for that.
+    """
+    seed_everything(seed)
+    if threads is None:
+        threads = int(os.environ.get("GANLIB_THREADS", 2))
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise ValueError(f"threads={threads!r}: expected a positive number of CPU threads.")
+    torch.set_num_threads(threads)
+    return pick_device(device)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or inf; training stopped before that step changed any weight."""
+
+
+class GAN:
+    """What is trained: the two networks, their optimizers (Adam), the loss and the history.
+
+    ``loss`` is a name from ``ganlib.losses.LOSSES`` or a ``GANLoss``. ``n_critic`` is how
+    many discriminator updates precede each generator update. ``penalty``, if given, is
+    ``penalty(discriminator, real, fake, labels) -> tensor`` added to the discriminator's
+    loss (a gradient penalty, for example). The models move to ``device``.
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        *,
+        loss: str | GANLoss = "non_saturating",
+        lr_g: float = 2e-4,
+        lr_d: float = 2e-4,
+        betas: tuple[float, float] = (0.5, 0.999),
+        n_critic: int = 1,
+        latent_dim: int | None = None,
+        penalty: Callable[..., torch.Tensor] | None = None,
+        device: str | torch.device | None = None,
+    ):
+        for name, lr in (("lr_g", lr_g), ("lr_d", lr_d)):
+            if not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+                raise ValueError(f"{name}={lr!r}: a learning rate must be a positive number, e.g. 2e-4.")
+        if not isinstance(n_critic, int) or isinstance(n_critic, bool) or n_critic < 1:
+            raise ValueError(f"n_critic={n_critic!r}: expected a positive integer (1 for a standard GAN, 5 for WGAN).")
+        latent_dim = latent_dim if latent_dim is not None else getattr(generator, "latent_dim", None)
+        if latent_dim is None:
+            raise ValueError("latent_dim: the generator has no .latent_dim attribute; pass latent_dim=... to GAN.")
+        self.device = pick_device(device)
+        self.generator = generator.to(self.device)
+        self.discriminator = discriminator.to(self.device)
+        self.loss = get_loss(loss)
+        self.latent_dim = latent_dim
+        self.n_critic = n_critic
+        self.penalty = penalty
+        self.g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas)
+        self.d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
+        self.step = 0
+        self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+
+    @property
+    def conditional(self) -> bool:
+        return getattr(self.generator, "n_classes", None) is not None
+
+    def noise(self, n: int) -> torch.Tensor:
+        """z ~ N(0, I): ``n`` noise vectors of size ``latent_dim``."""
+        return torch.randn(n, self.latent_dim, device=self.device)
+
+    @torch.no_grad()
+    def sample(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` generated samples (on the CPU), with the generator in evaluation mode."""
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            args = (self.noise(n),) if labels is None else (self.noise(n), labels.to(self.device))
+            return self.generator(*args).cpu()
+        finally:
+            self.generator.train(was_training)
+
+    def state_dict(self) -> dict:
+        return {
+            "format": "ganlib-checkpoint",
+            "version": 1,
+            "step": self.step,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "g_optimizer": self.g_optimizer.state_dict(),
+            "d_optimizer": self.d_optimizer.state_dict(),
+            "history": self.history,
+            "rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.g_optimizer.load_state_dict(state["g_optimizer"])
+        self.d_optimizer.load_state_dict(state["d_optimizer"])
+        self.step = state["step"]
+        self.history = {key: list(state["history"][key]) for key in HISTORY_KEYS}
+        torch.set_rng_state(state["rng"].cpu())
+
+
+def _split_batch(batch: object) -> tuple[torch.Tensor, torch.Tensor | None]:
+    if isinstance(batch, torch.Tensor):
+        return batch, None
+    if isinstance(batch, (tuple, list)) and len(batch) in (1, 2) and isinstance(batch[0], torch.Tensor):
+        return batch[0], (batch[1] if len(batch) == 2 else None)
+    raise TypeError(
+        "the data must yield tensors or (samples,) / (samples, labels) tuples; "
+        f"got a batch of type {type(batch).__name__}."
+    )
+
+
+def _check_finite(loss: torch.Tensor, which: str, gan: GAN) -> None:
+    if not torch.isfinite(loss):
+        raise NonFiniteLossError(
+            f"Training stopped at step {gan.step + 1}: the {which} loss is {loss.item()} "
+            f"({gan.loss.name} loss). No weight was changed by this step. Try lower learning "
+            "rates, check the data for NaN or inf, or use a loss that cannot overflow."
+        )
+
+
+def _grad_norm(model: nn.Module) -> float:
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    return torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
+
+
+def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
+    """One iteration of the algorithm (steps 2-7); returns what the history records.
+
+    ``real_batches`` is an iterator of real batches (tensors, or (samples, labels) tuples);
+    the discriminator draws ``gan.n_critic`` of them. Step 1 happened when ``gan`` was built.
+    """
+    G, D, loss = gan.generator, gan.discriminator, gan.loss
+    for _ in range(gan.n_critic):
+        # Step 2: sample a batch of real data.
+        real, labels = _split_batch(next(real_batches))
+        real = real.to(gan.device)
+        if gan.conditional and labels is None:
+            raise ValueError("the generator is conditional, but the data yields no labels; use (samples, labels) batches.")
+        labels = labels.to(gan.device) if gan.conditional else None
+        condition = () if labels is None else (labels,)  # conditional GANs also see the label
+        # Step 3: sample a batch of noise vectors.
+        z = gan.noise(len(real))
+        # Step 4: generate fakes. Detached: the discriminator's update must not reach G.
+        fake = G(z, *condition).detach()
+        # Step 5: the discriminator scores real and fake samples (as logits).
+        real_logits, fake_logits = D(real, *condition), D(fake, *condition)
+        # Step 6: the discriminator's loss, then its update.
+        d_loss = loss.discriminator(real_logits, fake_logits)
+        if gan.penalty is not None:
+            d_loss = d_loss + gan.penalty(D, real, fake, labels)
+        _check_finite(d_loss, "discriminator", gan)
+        gan.d_optimizer.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_grad_norm = _grad_norm(D)
+        gan.d_optimizer.step()
+
+    # Step 7: with D fixed (no gradients for its weights), the generator's loss and update.
+    D.requires_grad_(False)
+    try:
+        z = gan.noise(len(real))
+        fake = G(z, *condition)
+        g_loss = loss.generator(D(fake, *condition))
+        _check_finite(g_loss, "generator", gan)
+        gan.g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward()
+    finally:
+        D.requires_grad_(True)
+    g_grad_norm = _grad_norm(G)
+    gan.g_optimizer.step()
+
+    gan.step += 1
+    return {
+        "d_loss": d_loss.item(),
+        "g_loss": g_loss.item(),
+        "d_real": torch.sigmoid(real_logits.detach()).mean().item(),  # mean D(x)
+        "d_fake": torch.sigmoid(fake_logits.detach()).mean().item(),  # mean D(G(z))
+        "d_grad_norm": d_grad_norm,
+        "g_grad_norm": g_grad_norm,
+    }
+
+
+def _forever(data: Iterable) -> Iterator:
+    if isinstance(data, torch.Tensor):
+        raise TypeError(
+            "data is a tensor; wrap it in a loader first, e.g. "
+            "ganlib.data.tensor_loader(samples, batch_size=256)."
+        )
+    try:
+        iter(data)
+    except TypeError:
+        raise TypeError(f"data must be a DataLoader or another iterable of batches; got {type(data).__name__}.") from None
+    while True:
+        empty = True
+        for batch in data:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("data yielded no batches; is the dataset smaller than one batch?")
+
+
+def train(
+    gan: GAN,
+    data: Iterable,
+    steps: int,
+    *,
+    progress: bool = True,
+    checkpoint: str | Path | None = None,
+    checkpoint_every: int = 500,
+) -> dict[str, list[float]]:
+    """Step 8: repeat ``train_step`` ``steps`` more times, recording ``gan.history``.
+
+    ``data`` is a loader of real batches, cycled as long as needed. ``progress`` shows a
+    progress bar (a widget in JupyterLab). With ``checkpoint``, the state is saved there
+    every ``checkpoint_every`` steps and at the end; a failed step leaves the last one intact.
+    """
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"steps={steps!r}: expected a positive number of training steps.")
+    if not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every={checkpoint_every!r}: expected a positive integer.")
+    batches = _forever(data)
+    gan.generator.train()
+    gan.discriminator.train()
+    with tqdm(total=steps, disable=not progress, desc=f"{gan.loss.name} GAN", unit="step") as bar:
+        for i in range(steps):
+            record = train_step(gan, batches)
+            for key, value in record.items():
+                gan.history[key].append(value)
+            if checkpoint is not None and gan.step % checkpoint_every == 0:
+                save_checkpoint(gan, checkpoint)
+            bar.update()
+            if i % 50 == 0 or i == steps - 1:
+                bar.set_postfix(d_loss=f"{record['d_loss']:.3f}", g_loss=f"{record['g_loss']:.3f}", refresh=False)
+    if checkpoint is not None:
+        save_checkpoint(gan, checkpoint)
+    return gan.history
+
+
+def save_checkpoint(gan: GAN, path: str | Path) -> Path:
+    """Save ``gan`` to ``path`` atomically: write a temporary file, then rename it over."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(gan.state_dict(), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def load_checkpoint(gan: GAN, path: str | Path) -> GAN:
+    """Restore ``gan`` (same architectures) from a checkpoint written by ``save_checkpoint``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint={str(path)!r}: no such file.")
+    try:
+        state = torch.load(path, map_location=gan.device, weights_only=True)
+    except Exception as exc:
+        raise ValueError(
+            f"checkpoint={str(path)!r} is not a ganlib checkpoint (it could not be read: "
+            f"{type(exc).__name__}). Use a file written by ganlib.training.save_checkpoint."
+        ) from None
+    if not isinstance(state, dict) or state.get("format") != "ganlib-checkpoint":
+        raise ValueError(
+            f"checkpoint={str(path)!r} is not a ganlib checkpoint; "
+            "use a file written by ganlib.training.save_checkpoint."
+        )
+    gan.load_state_dict(state)
+    return gan

@@ -1,0 +1,92 @@
+"""Pictures of a GAN: sample grids, training curves, and 2D samples over the discriminator.
+
+Every function draws into a matplotlib ``Axes`` (made for you when ``ax`` is None) and
+returns it, so figures compose: ``fig, axes = plt.subplots(1, 2)`` then pass ``ax=axes[0]``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+from torchvision.utils import make_grid
+
+__all__ = ["plot_discriminator_2d", "plot_history", "show_images"]
+
+
+def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
+    return plt.subplots(figsize=figsize)[1] if ax is None else ax
+
+
+def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
+    """A grid of images in [-1, 1] (N x C x H x W), as ``torchvision.utils.make_grid`` lays it out."""
+    if images.dim() != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"images: expected N x C x H x W with C = 1 or 3, got shape {tuple(images.shape)}.")
+    grid = make_grid(images.detach().cpu(), nrow=nrow, padding=1, normalize=True, value_range=(-1, 1), pad_value=1)
+    ax = _axes(ax)
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_history(history: dict[str, list[float]], axes: tuple[plt.Axes, plt.Axes] | None = None) -> tuple[plt.Axes, plt.Axes]:
+    """Two panels from ``GAN.history``: the losses, and mean D(x) and D(G(z)) against 1/2."""
+    if axes is None:
+        axes = plt.subplots(1, 2, figsize=(10, 3.2))[1]
+    ax_loss, ax_d = axes
+    ax_loss.plot(history["d_loss"], label="discriminator", lw=1)
+    ax_loss.plot(history["g_loss"], label="generator", lw=1)
+    ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
+    ax_loss.legend()
+    ax_d.plot(history["d_real"], label="mean D(x), real", lw=1)
+    ax_d.plot(history["d_fake"], label="mean D(G(z)), fake", lw=1)
+    ax_d.axhline(0.5, color="gray", ls="--", lw=1, label="1/2: cannot tell")
+    ax_d.set(xlabel="step", ylabel="D output", ylim=(0, 1), title="Discriminator outputs")
+    ax_d.legend()
+    return ax_loss, ax_d
+
+
+@torch.no_grad()
+def plot_discriminator_2d(
+    discriminator: nn.Module,
+    real: torch.Tensor,
+    fake: torch.Tensor | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    resolution: int = 150,
+    ax: plt.Axes | None = None,
+    title: str | None = None,
+) -> plt.Axes:
+    """Real (and generated) 2D samples over the discriminator's probability field D(x) = sigmoid(logit).
+
+    ``bounds`` is (xmin, xmax, ymin, ymax); by default it frames the real samples with a margin.
+    """
+    real = real.detach().cpu()
+    if bounds is None:
+        lo, hi = real.min(0).values, real.max(0).values
+        margin = 0.25 * (hi - lo).max().item() + 1e-3
+        bounds = (lo[0].item() - margin, hi[0].item() + margin, lo[1].item() - margin, hi[1].item() + margin)
+    xmin, xmax, ymin, ymax = bounds
+    xs, ys = torch.linspace(xmin, xmax, resolution), torch.linspace(ymin, ymax, resolution)
+    gx, gy = torch.meshgrid(xs, ys, indexing="xy")
+    device = next(discriminator.parameters()).device
+    points = torch.stack([gx.flatten(), gy.flatten()], dim=1).to(device)
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        prob = torch.sigmoid(discriminator(points)).reshape(resolution, resolution).cpu()
+    finally:
+        discriminator.train(was_training)
+    ax = _axes(ax)
+    field = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=torch.linspace(0, 1, 11).tolist(), cmap="RdBu_r", alpha=0.6)
+    ax.figure.colorbar(field, ax=ax, label="D(x): probability real", fraction=0.046)
+    ax.scatter(real[:, 0], real[:, 1], s=4, c="black", alpha=0.5, label="real")
+    if fake is not None:
+        fake = fake.detach().cpu()
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, c="orange", alpha=0.6, label="generated")
+    ax.set(xlim=(xmin, xmax), ylim=(ymin, ymax), aspect="equal")
+    ax.legend(loc="upper right", markerscale=3, fontsize="small")
+    if title:
+        ax.set_title(title)
+    return ax

@@ -1,0 +1,80 @@
+"""The PacGAN protocol on hand-built sample sets, with scipy's entropy as the reference."""
+
+import math
+
+import pytest
+import scipy.stats
+import torch
+
+from ganlib import data, metrics
+
+RING = data.RING.means
+
+
+def test_samples_on_every_mode_cover_all_with_zero_reverse_kl():
+    samples = RING.repeat(10, 1)
+    m = metrics.mode_coverage(samples, "ring")
+    assert (m.modes_covered, m.n_modes, m.high_quality) == (8, 8, 1.0)
+    assert m.reverse_kl == pytest.approx(0.0, abs=1e-12)
+    assert m.counts.tolist() == [10] * 8
+
+
+def test_all_samples_on_one_mode_give_log_k():
+    m = metrics.mode_coverage(RING[:1].repeat(50, 1), "ring")
+    assert m.modes_covered == 1 and m.high_quality == 1.0
+    assert m.reverse_kl == pytest.approx(math.log(8), rel=1e-9)
+
+
+def test_the_three_sigma_boundary_and_an_uneven_histogram():
+    sigma = data.RING.std
+    direction = torch.tensor([0.6, 0.8])  # a unit vector
+    samples = torch.cat([
+        RING[0] + 2.9 * sigma * direction,  # inside 3 sigma: high quality
+        RING[0],
+        RING[0] + 1.0 * sigma * direction,
+        RING[3] + 2.99 * sigma * direction,
+        RING[5] + 3.01 * sigma * direction,  # outside: not high quality, mode 5 not covered
+        torch.tensor([0.0, 0.0]),  # the centre: far from every mode
+    ]).reshape(-1, 2)
+    m = metrics.mode_coverage(samples, "ring")
+    assert m.counts.tolist() == [3, 0, 0, 1, 0, 0, 0, 0]
+    assert m.modes_covered == 2
+    assert m.high_quality == pytest.approx(4 / 6)
+    expected = scipy.stats.entropy([3 / 4, 0, 0, 1 / 4, 0, 0, 0, 0], [1 / 8] * 8)  # KL(q || uniform over 8)
+    assert m.reverse_kl == pytest.approx(expected, rel=1e-9)
+
+
+def test_grid_protocol_with_random_histogram_matches_scipy():
+    gen = torch.Generator().manual_seed(0)
+    counts = torch.randint(0, 6, (25,), generator=gen)
+    samples = torch.cat([data.GRID.means[k].repeat(int(c), 1) for k, c in enumerate(counts)])
+    samples = samples + 0.03 * torch.randn(samples.shape, generator=gen).clamp(-2, 2)  # |offset| < 0.09 < 3 sigma
+    m = metrics.mode_coverage(samples, "grid")
+    assert m.counts.tolist() == counts.tolist()
+    assert m.modes_covered == int((counts > 0).sum())
+    assert m.reverse_kl == pytest.approx(scipy.stats.entropy(counts.numpy(), [1 / 25] * 25), rel=1e-9)
+
+
+def test_no_high_quality_sample_reports_log_k_and_zero_modes():
+    m = metrics.mode_coverage(torch.zeros(100, 2), "ring")
+    assert (m.modes_covered, m.high_quality) == (0, 0.0)
+    assert m.reverse_kl == pytest.approx(math.log(8))
+
+
+def test_str_reads_like_the_papers_table():
+    assert str(metrics.mode_coverage(RING, "ring")) == "8/8 modes covered, 100.0% high quality, reverse KL 0.000"
+
+
+@pytest.mark.parametrize("samples, match", [
+    (torch.zeros(10, 3), r"N x 2 tensor, got shape \(10, 3\)"),
+    (torch.zeros(0, 2), r"non-empty"),
+    (torch.tensor([[0.0, float("nan")]]), r"NaN or inf"),
+])
+def test_bad_samples_are_explained(samples, match):
+    with pytest.raises(ValueError, match=match):
+        metrics.mode_coverage(samples, "ring")
+
+
+def test_unknown_mixture_is_named():
+    with pytest.raises(ValueError, match=r"mixture='moons'.*'ring' and 'grid'"):
+        metrics.mode_coverage(RING, "moons")

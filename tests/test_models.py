@@ -1,0 +1,92 @@
+import pytest
+import torch
+
+from ganlib import models
+
+
+def test_mlp_shapes_and_logits():
+    G, D = models.MLPGenerator(latent_dim=4, out_dim=2), models.MLPDiscriminator(in_dim=2)
+    x = G(torch.randn(10, 4))
+    assert x.shape == (10, 2)
+    assert D(x).shape == (10,)
+    # Logits, not probabilities: a discriminator without a sigmoid can leave [0, 1].
+    D.net[-1].bias.data.fill_(5.0)
+    assert (D(x) > 1).all()
+
+
+def test_mlp_depth_counts_hidden_layers():
+    G = models.MLPGenerator(latent_dim=2, hidden=16, depth=4)
+    assert sum(isinstance(m, torch.nn.Linear) for m in G.modules()) == 5
+
+
+@pytest.mark.parametrize("size", [8, 16, 28, 32])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes_for_every_supported_side(size, channels):
+    G = models.DCGANGenerator(latent_dim=16, image_size=size, channels=channels, width=8)
+    D = models.DCGANDiscriminator(image_size=size, channels=channels, width=8)
+    images = G(torch.randn(5, 16))
+    assert images.shape == (5, channels, size, size)
+    assert images.min() >= -1 and images.max() <= 1  # tanh output, the data's range
+    assert D(images).shape == (5,)
+
+
+@pytest.mark.parametrize("size", [8, 28])
+def test_conditional_models_use_the_label(size):
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(latent_dim=16, image_size=size, width=8, n_classes=10)
+    D = models.DCGANDiscriminator(image_size=size, width=8, n_classes=10)
+    G.eval(), D.eval()
+    z = torch.randn(1, 16).repeat(2, 1)
+    labels = torch.tensor([3, 7])
+    images = G(z, labels)
+    assert not torch.allclose(images[0], images[1])  # same noise, different digits
+    same = images[:1].repeat(2, 1, 1, 1)
+    logits = D(same, labels)
+    assert logits.shape == (2,) and logits[0] != logits[1]
+
+
+def test_dcgan_init_statistics():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(latent_dim=64, image_size=32, width=64)
+    conv = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)][0]
+    bn = [m for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)][0]
+    w = conv.weight.detach()
+    # ~ N(0, 0.02): with >100k weights the sample std is within 2% of 0.02.
+    assert w.numel() > 100_000
+    assert abs(w.std().item() - 0.02) < 0.0004 and abs(w.mean().item()) < 0.0004
+    assert abs(bn.weight.detach().mean().item() - 1) < 0.01 and bn.bias.abs().max() == 0
+
+
+def test_discriminator_without_batch_norm_has_none():
+    D = models.DCGANDiscriminator(image_size=16, batch_norm=False)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in D.modules())
+
+
+@pytest.mark.parametrize("size", [7, 20, 64, "8"])
+def test_unsupported_image_size_lists_the_supported_ones(size):
+    for build in (models.DCGANGenerator, models.DCGANDiscriminator):
+        with pytest.raises(ValueError, match=rf"image_size={size!r} is not supported; use one of 8, 16, 28, 32"):
+            build(image_size=size)
+
+
+@pytest.mark.parametrize("name", ["latent_dim", "width", "channels", "n_classes"])
+def test_bad_sizes_are_named(name):
+    with pytest.raises(ValueError, match=rf"^{name}=0: expected a positive integer"):
+        models.DCGANGenerator(**{name: 0})
+
+
+def test_label_mistakes_get_clear_errors():
+    G = models.DCGANGenerator(latent_dim=8, width=8, n_classes=10)
+    with pytest.raises(ValueError, match=r"conditional \(n_classes=10\); pass labels"):
+        G(torch.randn(2, 8))
+    with pytest.raises(ValueError, match=r"labels: expected 2 integer class indices"):
+        G(torch.randn(2, 8), torch.tensor([1.0, 2.0]))
+    plain = models.DCGANDiscriminator(width=8)
+    with pytest.raises(ValueError, match=r"built without n_classes"):
+        plain(torch.zeros(2, 1, 8, 8), torch.tensor([1, 2]))
+
+
+def test_discriminator_names_a_wrong_image_shape():
+    D = models.DCGANDiscriminator(image_size=16, width=8)
+    with pytest.raises(ValueError, match=r"x: expected images of shape \(N, 1, 16, 16\), got \(4, 1, 8, 8\)"):
+        D(torch.zeros(4, 1, 8, 8))

@@ -1,0 +1,222 @@
+import copy
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from ganlib import data, losses, models, training
+
+
+def small_gan(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    G = models.MLPGenerator(latent_dim=3, hidden=16, depth=2)
+    D = models.MLPDiscriminator(hidden=16, depth=2)
+    return training.GAN(G, D, device="cpu", **kwargs)
+
+
+def params(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def test_train_step_equals_the_eight_steps_written_by_hand():
+    gan = small_gan(lr_g=1e-2, lr_d=3e-2)
+    G, D = copy.deepcopy(gan.generator), copy.deepcopy(gan.discriminator)
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-2, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=3e-2, betas=(0.5, 0.999))
+    real = data.sample_toy("ring", 32, seed=0)
+
+    torch.manual_seed(1)
+    training.train_step(gan, iter([real]))
+
+    torch.manual_seed(1)
+    fake = G(torch.randn(32, 3)).detach()
+    d_loss = F.binary_cross_entropy_with_logits(D(real), torch.ones(32)) + F.binary_cross_entropy_with_logits(D(fake), torch.zeros(32))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = F.binary_cross_entropy_with_logits(D(G(torch.randn(32, 3))), torch.ones(32))  # non-saturating
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+
+    for mine, ref in zip(params(gan.generator) + params(gan.discriminator), params(G) + params(D)):
+        torch.testing.assert_close(mine, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_discriminator_update_leaves_generator_alone_and_vice_versa():
+    gan = small_gan()
+    real = data.sample_toy("ring", 32, seed=0)
+    g_before = params(gan.generator)
+    gan.g_optimizer.step = lambda: None  # keep G frozen: only the D step acts
+    training.train_step(gan, iter([real]))
+    assert all(torch.equal(a, b) for a, b in zip(g_before, params(gan.generator)))
+    # The G step ran with D's weights frozen: its gradients never reached D...
+    d_grads = [p.grad.clone() for p in gan.discriminator.parameters()]
+    gan = small_gan()
+    d_after_d_step = {}
+
+    def record_then_step(original=gan.d_optimizer.step):
+        original()
+        d_after_d_step["params"] = params(gan.discriminator)
+
+    gan.d_optimizer.step = record_then_step
+    training.train_step(gan, iter([real]))
+    # ...and D's weights after the whole step are those right after its own update.
+    assert all(torch.equal(a, b) for a, b in zip(d_after_d_step["params"], params(gan.discriminator)))
+    assert all(p.requires_grad for p in gan.discriminator.parameters())
+    assert all(g is not None for g in d_grads)
+
+
+def test_n_critic_updates_the_discriminator_n_times_per_generator_update():
+    gan = small_gan(n_critic=3)
+    batches = iter([data.sample_toy("ring", 16, seed=s) for s in range(7)])
+    training.train_step(gan, batches)
+    first = next(iter(gan.d_optimizer.state.values()))
+    assert first["step"].item() == 3
+    assert next(iter(gan.g_optimizer.state.values()))["step"].item() == 1
+    assert len(list(batches)) == 4  # three batches drawn, one per discriminator step
+
+
+def test_train_records_history_and_counts_steps(capsys):
+    gan = small_gan()
+    history = training.train(gan, data.toy_loader("ring", n=256, batch_size=64), steps=10, progress=False)
+    assert gan.step == 10
+    assert set(history) == set(training.HISTORY_KEYS)
+    assert all(len(v) == 10 for v in history.values())
+    assert all(0 <= p <= 1 for p in history["d_real"] + history["d_fake"])
+    assert all(isinstance(v, float) for v in history["g_grad_norm"])
+    assert capsys.readouterr().err == ""
+
+
+def test_train_shows_a_progress_bar_when_asked(capsys):
+    training.train(small_gan(), data.toy_loader("ring", n=256, batch_size=64), steps=3, progress=True)
+    err = capsys.readouterr().err
+    assert "3/3" in err and "non_saturating GAN" in err
+
+
+def test_conditional_gan_trains_on_labelled_digits():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(latent_dim=8, width=8, n_classes=10)
+    D = models.DCGANDiscriminator(width=8, n_classes=10)
+    gan = training.GAN(G, D, device="cpu")
+    training.train(gan, data.digits_loader(batch_size=16), steps=2, progress=False)
+    assert gan.sample(4, labels=torch.tensor([0, 1, 2, 3])).shape == (4, 1, 8, 8)
+
+
+def test_unconditional_gan_ignores_labels_in_the_data():
+    torch.manual_seed(0)
+    gan = training.GAN(models.DCGANGenerator(latent_dim=8, width=8), models.DCGANDiscriminator(width=8), device="cpu")
+    training.train(gan, data.digits_loader(batch_size=16), steps=2, progress=False)
+    assert gan.step == 2
+
+
+def nan_batches():
+    return [torch.full((8, 2), float("nan"))]
+
+
+def test_nan_loss_stops_on_that_step_naming_step_and_loss(tmp_path):
+    gan = small_gan()
+    training.train(gan, data.toy_loader("ring", n=256, batch_size=64), steps=4, progress=False, checkpoint=tmp_path / "run.pt", checkpoint_every=2)
+    before = params(gan.generator) + params(gan.discriminator)
+    with pytest.raises(training.NonFiniteLossError, match=r"stopped at step 5: the discriminator loss is nan"):
+        training.train(gan, nan_batches(), steps=3, progress=False, checkpoint=tmp_path / "run.pt")
+    assert all(torch.equal(a, b) for a, b in zip(before, params(gan.generator) + params(gan.discriminator)))
+    assert all(p.requires_grad for p in gan.discriminator.parameters())
+    restored = training.load_checkpoint(small_gan(seed=9), tmp_path / "run.pt")
+    assert restored.step == 4  # the last good checkpoint is intact
+
+
+def test_infinite_generator_loss_is_named():
+    exploding = losses.GANLoss("exploding", losses.LOSSES["minimax"].discriminator, lambda f: f.sum() * float("inf"))
+    gan = small_gan(loss=exploding)
+    with pytest.raises(training.NonFiniteLossError, match=r"step 1: the generator loss is (inf|-inf|nan)"):
+        training.train_step(gan, iter([data.sample_toy("ring", 8, seed=0)]))
+
+
+def test_checkpoint_round_trip_resumes_exactly(tmp_path):
+    batch = [data.sample_toy("ring", 32, seed=0)]
+    gan = small_gan()
+    training.train(gan, batch, steps=4, progress=False)
+    training.save_checkpoint(gan, tmp_path / "ckpt" / "a.pt")
+    training.train(gan, batch, steps=3, progress=False)
+
+    resumed = training.load_checkpoint(small_gan(seed=5), tmp_path / "ckpt" / "a.pt")
+    assert resumed.step == 4 and len(resumed.history["d_loss"]) == 4
+    training.train(resumed, batch, steps=3, progress=False)
+    assert resumed.step == gan.step == 7
+    for a, b in zip(params(gan.generator) + params(gan.discriminator), params(resumed.generator) + params(resumed.discriminator)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert resumed.history == gan.history
+    assert not list((tmp_path / "ckpt").glob(".*tmp"))  # the temporary file was renamed away
+
+
+def test_loading_something_else_is_a_clear_error(tmp_path):
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match=r"junk.pt' is not a ganlib checkpoint"):
+        training.load_checkpoint(small_gan(), junk)
+    other = tmp_path / "other.pt"
+    torch.save({"weights": torch.zeros(3)}, other)
+    with pytest.raises(ValueError, match=r"other.pt' is not a ganlib checkpoint"):
+        training.load_checkpoint(small_gan(), other)
+    with pytest.raises(FileNotFoundError, match=r"missing.pt'"):
+        training.load_checkpoint(small_gan(), tmp_path / "missing.pt")
+
+
+def test_setup_seeds_sets_threads_and_picks_a_device(monkeypatch):
+    monkeypatch.delenv("GANLIB_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        device = training.setup(seed=3, threads=1)
+        a = torch.randn(3)
+        training.setup(seed=3)
+        assert torch.get_num_threads() == 2
+        assert torch.equal(a, torch.randn(3))
+        assert isinstance(device, torch.device)
+        monkeypatch.setenv("GANLIB_THREADS", "1")
+        training.setup()
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_pick_device_prefers_what_is_present():
+    expected = "cuda" if torch.cuda.is_available() else "mps" if torch.backends.mps.is_available() else "cpu"
+    assert training.pick_device().type == expected
+    assert training.pick_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: training.setup(threads=0), r"^threads=0"),
+    (lambda: training.setup(seed="zero"), r"^seed='zero'"),
+    (lambda: training.pick_device("gpu"), r"^device='gpu'"),
+    (lambda: small_gan(lr_g=0), r"^lr_g=0: a learning rate"),
+    (lambda: small_gan(lr_d=-1e-3), r"^lr_d=-0.001"),
+    (lambda: small_gan(n_critic=0), r"^n_critic=0"),
+    (lambda: small_gan(loss="wgan"), r"^loss='wgan' is not a known GAN loss"),
+    (lambda: training.GAN(torch.nn.Linear(2, 2), models.MLPDiscriminator()), r"^latent_dim: the generator has no"),
+    (lambda: training.train(small_gan(), [], steps=0), r"^steps=0"),
+    (lambda: training.train(small_gan(), [], steps=2), r"no batches"),
+    (lambda: training.train(small_gan(), [torch.zeros(4, 2)], steps=1, checkpoint_every=0), r"^checkpoint_every=0"),
+])
+def test_bad_arguments_are_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("data_arg, match", [
+    (torch.zeros(10, 2), r"data is a tensor; wrap it in a loader"),
+    (5, r"data must be a DataLoader"),
+    ([{"x": 1}], r"got a batch of type dict"),
+])
+def test_wrong_kinds_of_data_are_explained(data_arg, match):
+    with pytest.raises(TypeError, match=match):
+        training.train(small_gan(), data_arg, steps=1, progress=False)
+
+
+def test_a_conditional_gan_needs_labels():
+    G = models.DCGANGenerator(latent_dim=8, width=8, n_classes=10)
+    gan = training.GAN(G, models.DCGANDiscriminator(width=8, n_classes=10), device="cpu")
+    with pytest.raises(ValueError, match=r"conditional, but the data yields no labels"):
+        training.train_step(gan, itertools.repeat(torch.zeros(4, 1, 8, 8)))
