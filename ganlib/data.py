@@ -97,9 +97,7 @@ def sample_toy(name: str, n: int, seed: int | None = None) -> torch.Tensor:
     ``name`` is one of ``TOY_DATASETS``: ``"ring"``, ``"grid"``, ``"moons"``, ``"spiral"``.
     """
     if name not in TOY_DATASETS:
-        raise ValueError(
-            f"name={name!r} is not a 2D toy dataset; choose one of {', '.join(map(repr, TOY_DATASETS))}."
-        )
+        raise ValueError(f"name={name!r} is not a 2D toy dataset; choose one of {', '.join(map(repr, TOY_DATASETS))}.")
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n={n!r}: the number of points must be a positive integer.")
     generator = None if seed is None else torch.Generator().manual_seed(seed)
@@ -114,9 +112,7 @@ def sample_toy(name: str, n: int, seed: int | None = None) -> torch.Tensor:
 
 def _check_batch_size(batch_size: int, n: int) -> None:
     if not isinstance(batch_size, int) or isinstance(batch_size, bool) or not 1 <= batch_size <= n:
-        raise ValueError(
-            f"batch_size={batch_size!r}: expected an integer from 1 to the dataset size ({n})."
-        )
+        raise ValueError(f"batch_size={batch_size!r}: expected an integer from 1 to the dataset size ({n}).")
 
 
 def tensor_loader(*tensors: torch.Tensor, batch_size: int, seed: int = 0) -> DataLoader:
@@ -181,9 +177,7 @@ def load_digits(
     return images, labels
 
 
-def digits_loader(
-    batch_size: int = 64, size: int = 8, split: str = "all", seed: int = 0
-) -> DataLoader:
+def digits_loader(batch_size: int = 64, size: int = 8, split: str = "all", seed: int = 0) -> DataLoader:
     """A shuffling loader of ``(images, labels)`` batches of the digits (see ``load_digits``)."""
     images, labels = load_digits(size=size, split=split, seed=seed)
     return tensor_loader(images, labels, batch_size=batch_size, seed=seed)

@@ -62,8 +62,7 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
     samples = torch.as_tensor(samples).detach().to("cpu", torch.float32)
     if samples.dim() != 2 or samples.shape[1] != mixture.means.shape[1] or len(samples) == 0:
         raise ValueError(
-            f"samples: expected a non-empty N x {mixture.means.shape[1]} tensor, "
-            f"got shape {tuple(samples.shape)}."
+            f"samples: expected a non-empty N x {mixture.means.shape[1]} tensor, got shape {tuple(samples.shape)}."
         )
     if not torch.isfinite(samples).all():
         raise ValueError("samples contain NaN or inf; the generator has diverged.")

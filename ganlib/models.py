@@ -35,7 +35,7 @@ def _positive_int(name: str, value: object) -> int:
 
 def _mlp(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.Sequential:
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(activation())
@@ -113,8 +113,7 @@ class _Conditional(nn.Module):
             return
         if labels is None:
             raise ValueError(
-                f"{name} is conditional (n_classes={self.n_classes}); pass labels, "
-                f"a tensor of {n} class indices."
+                f"{name} is conditional (n_classes={self.n_classes}); pass labels, a tensor of {n} class indices."
             )
         if labels.shape != (n,) or labels.dtype not in (torch.int64, torch.int32):
             raise ValueError(
@@ -216,10 +215,7 @@ class DCGANDiscriminator(_Conditional):
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
         expected = (self.channels, self.image_size, self.image_size)
         if x.dim() != 4 or tuple(x.shape[1:]) != expected:
-            raise ValueError(
-                f"x: expected images of shape (N, {', '.join(map(str, expected))}), "
-                f"got {tuple(x.shape)}."
-            )
+            raise ValueError(f"x: expected images of shape (N, {', '.join(map(str, expected))}), got {tuple(x.shape)}.")
         self._check_labels(labels, len(x))
         h = self.features(x)
         logits = self.head(h).squeeze(1)

@@ -209,7 +209,9 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
         real, labels = _split_batch(next(real_batches))
         real = real.to(gan.device)
         if gan.conditional and labels is None:
-            raise ValueError("the generator is conditional, but the data yields no labels; use (samples, labels) batches.")
+            raise ValueError(
+                "the generator is conditional, but the data yields no labels; use (samples, labels) batches."
+            )
         labels = labels.to(gan.device) if gan.conditional else None
         condition = () if labels is None else (labels,)  # conditional GANs also see the label
         # Step 3: sample a batch of noise vectors.
@@ -256,13 +258,14 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
 def _forever(data: Iterable) -> Iterator:
     if isinstance(data, torch.Tensor):
         raise TypeError(
-            "data is a tensor; wrap it in a loader first, e.g. "
-            "ganlib.data.tensor_loader(samples, batch_size=256)."
+            "data is a tensor; wrap it in a loader first, e.g. ganlib.data.tensor_loader(samples, batch_size=256)."
         )
     try:
         iter(data)
     except TypeError:
-        raise TypeError(f"data must be a DataLoader or another iterable of batches; got {type(data).__name__}.") from None
+        raise TypeError(
+            f"data must be a DataLoader or another iterable of batches; got {type(data).__name__}."
+        ) from None
     while True:
         empty = True
         for batch in data:

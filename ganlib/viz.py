@@ -31,7 +31,9 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, a
     return ax
 
 
-def plot_history(history: dict[str, list[float]], axes: tuple[plt.Axes, plt.Axes] | None = None) -> tuple[plt.Axes, plt.Axes]:
+def plot_history(
+    history: dict[str, list[float]], axes: tuple[plt.Axes, plt.Axes] | None = None
+) -> tuple[plt.Axes, plt.Axes]:
     """Two panels from ``GAN.history``: the losses, and mean D(x) and D(G(z)) against 1/2."""
     if axes is None:
         axes = plt.subplots(1, 2, figsize=(10, 3.2))[1]
@@ -79,7 +81,9 @@ def plot_discriminator_2d(
     finally:
         discriminator.train(was_training)
     ax = _axes(ax)
-    field = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=torch.linspace(0, 1, 11).tolist(), cmap="RdBu_r", alpha=0.6)
+    field = ax.contourf(
+        gx.numpy(), gy.numpy(), prob.numpy(), levels=torch.linspace(0, 1, 11).tolist(), cmap="RdBu_r", alpha=0.6
+    )
     ax.figure.colorbar(field, ax=ax, label="D(x): probability real", fraction=0.046)
     ax.scatter(real[:, 0], real[:, 1], s=4, c="black", alpha=0.5, label="real")
     if fake is not None:

@@ -28,14 +28,16 @@ def test_all_samples_on_one_mode_give_log_k():
 def test_the_three_sigma_boundary_and_an_uneven_histogram():
     sigma = data.RING.std
     direction = torch.tensor([0.6, 0.8])  # a unit vector
-    samples = torch.cat([
-        RING[0] + 2.9 * sigma * direction,  # inside 3 sigma: high quality
-        RING[0],
-        RING[0] + 1.0 * sigma * direction,
-        RING[3] + 2.99 * sigma * direction,
-        RING[5] + 3.01 * sigma * direction,  # outside: not high quality, mode 5 not covered
-        torch.tensor([0.0, 0.0]),  # the centre: far from every mode
-    ]).reshape(-1, 2)
+    samples = torch.cat(
+        [
+            RING[0] + 2.9 * sigma * direction,  # inside 3 sigma: high quality
+            RING[0],
+            RING[0] + 1.0 * sigma * direction,
+            RING[3] + 2.99 * sigma * direction,
+            RING[5] + 3.01 * sigma * direction,  # outside: not high quality, mode 5 not covered
+            torch.tensor([0.0, 0.0]),  # the centre: far from every mode
+        ]
+    ).reshape(-1, 2)
     m = metrics.mode_coverage(samples, "ring")
     assert m.counts.tolist() == [3, 0, 0, 1, 0, 0, 0, 0]
     assert m.modes_covered == 2
@@ -65,11 +67,14 @@ def test_str_reads_like_the_papers_table():
     assert str(metrics.mode_coverage(RING, "ring")) == "8/8 modes covered, 100.0% high quality, reverse KL 0.000"
 
 
-@pytest.mark.parametrize("samples, match", [
-    (torch.zeros(10, 3), r"N x 2 tensor, got shape \(10, 3\)"),
-    (torch.zeros(0, 2), r"non-empty"),
-    (torch.tensor([[0.0, float("nan")]]), r"NaN or inf"),
-])
+@pytest.mark.parametrize(
+    "samples, match",
+    [
+        (torch.zeros(10, 3), r"N x 2 tensor, got shape \(10, 3\)"),
+        (torch.zeros(0, 2), r"non-empty"),
+        (torch.tensor([[0.0, float("nan")]]), r"NaN or inf"),
+    ],
+)
 def test_bad_samples_are_explained(samples, match):
     with pytest.raises(ValueError, match=match):
         metrics.mode_coverage(samples, "ring")

@@ -31,7 +31,9 @@ def test_train_step_equals_the_eight_steps_written_by_hand():
 
     torch.manual_seed(1)
     fake = G(torch.randn(32, 3)).detach()
-    d_loss = F.binary_cross_entropy_with_logits(D(real), torch.ones(32)) + F.binary_cross_entropy_with_logits(D(fake), torch.zeros(32))
+    d_loss = F.binary_cross_entropy_with_logits(D(real), torch.ones(32)) + F.binary_cross_entropy_with_logits(
+        D(fake), torch.zeros(32)
+    )
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
@@ -40,7 +42,7 @@ def test_train_step_equals_the_eight_steps_written_by_hand():
     g_loss.backward()
     opt_g.step()
 
-    for mine, ref in zip(params(gan.generator) + params(gan.discriminator), params(G) + params(D)):
+    for mine, ref in zip(params(gan.generator) + params(gan.discriminator), params(G) + params(D), strict=True):
         torch.testing.assert_close(mine, ref, rtol=1e-5, atol=1e-6)
 
 
@@ -50,7 +52,7 @@ def test_discriminator_update_leaves_generator_alone_and_vice_versa():
     g_before = params(gan.generator)
     gan.g_optimizer.step = lambda: None  # keep G frozen: only the D step acts
     training.train_step(gan, iter([real]))
-    assert all(torch.equal(a, b) for a, b in zip(g_before, params(gan.generator)))
+    assert all(torch.equal(a, b) for a, b in zip(g_before, params(gan.generator), strict=True))
     # The G step ran with D's weights frozen: its gradients never reached D...
     d_grads = [p.grad.clone() for p in gan.discriminator.parameters()]
     gan = small_gan()
@@ -63,7 +65,7 @@ def test_discriminator_update_leaves_generator_alone_and_vice_versa():
     gan.d_optimizer.step = record_then_step
     training.train_step(gan, iter([real]))
     # ...and D's weights after the whole step are those right after its own update.
-    assert all(torch.equal(a, b) for a, b in zip(d_after_d_step["params"], params(gan.discriminator)))
+    assert all(torch.equal(a, b) for a, b in zip(d_after_d_step["params"], params(gan.discriminator), strict=True))
     assert all(p.requires_grad for p in gan.discriminator.parameters())
     assert all(g is not None for g in d_grads)
 
@@ -117,11 +119,20 @@ def nan_batches():
 
 def test_nan_loss_stops_on_that_step_naming_step_and_loss(tmp_path):
     gan = small_gan()
-    training.train(gan, data.toy_loader("ring", n=256, batch_size=64), steps=4, progress=False, checkpoint=tmp_path / "run.pt", checkpoint_every=2)
+    training.train(
+        gan,
+        data.toy_loader("ring", n=256, batch_size=64),
+        steps=4,
+        progress=False,
+        checkpoint=tmp_path / "run.pt",
+        checkpoint_every=2,
+    )
     before = params(gan.generator) + params(gan.discriminator)
     with pytest.raises(training.NonFiniteLossError, match=r"stopped at step 5: the discriminator loss is nan"):
         training.train(gan, nan_batches(), steps=3, progress=False, checkpoint=tmp_path / "run.pt")
-    assert all(torch.equal(a, b) for a, b in zip(before, params(gan.generator) + params(gan.discriminator)))
+    assert all(
+        torch.equal(a, b) for a, b in zip(before, params(gan.generator) + params(gan.discriminator), strict=True)
+    )
     assert all(p.requires_grad for p in gan.discriminator.parameters())
     restored = training.load_checkpoint(small_gan(seed=9), tmp_path / "run.pt")
     assert restored.step == 4  # the last good checkpoint is intact
@@ -145,7 +156,8 @@ def test_checkpoint_round_trip_resumes_exactly(tmp_path):
     assert resumed.step == 4 and len(resumed.history["d_loss"]) == 4
     training.train(resumed, batch, steps=3, progress=False)
     assert resumed.step == gan.step == 7
-    for a, b in zip(params(gan.generator) + params(gan.discriminator), params(resumed.generator) + params(resumed.discriminator)):
+    mine = params(gan.generator) + params(gan.discriminator)
+    for a, b in zip(mine, params(resumed.generator) + params(resumed.discriminator), strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
     assert resumed.history == gan.history
     assert not list((tmp_path / "ckpt").glob(".*tmp"))  # the temporary file was renamed away
@@ -187,29 +199,35 @@ def test_pick_device_prefers_what_is_present():
     assert training.pick_device("cpu") == torch.device("cpu")
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: training.setup(threads=0), r"^threads=0"),
-    (lambda: training.setup(seed="zero"), r"^seed='zero'"),
-    (lambda: training.pick_device("gpu"), r"^device='gpu'"),
-    (lambda: small_gan(lr_g=0), r"^lr_g=0: a learning rate"),
-    (lambda: small_gan(lr_d=-1e-3), r"^lr_d=-0.001"),
-    (lambda: small_gan(n_critic=0), r"^n_critic=0"),
-    (lambda: small_gan(loss="wgan"), r"^loss='wgan' is not a known GAN loss"),
-    (lambda: training.GAN(torch.nn.Linear(2, 2), models.MLPDiscriminator()), r"^latent_dim: the generator has no"),
-    (lambda: training.train(small_gan(), [], steps=0), r"^steps=0"),
-    (lambda: training.train(small_gan(), [], steps=2), r"no batches"),
-    (lambda: training.train(small_gan(), [torch.zeros(4, 2)], steps=1, checkpoint_every=0), r"^checkpoint_every=0"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: training.setup(threads=0), r"^threads=0"),
+        (lambda: training.setup(seed="zero"), r"^seed='zero'"),
+        (lambda: training.pick_device("gpu"), r"^device='gpu'"),
+        (lambda: small_gan(lr_g=0), r"^lr_g=0: a learning rate"),
+        (lambda: small_gan(lr_d=-1e-3), r"^lr_d=-0.001"),
+        (lambda: small_gan(n_critic=0), r"^n_critic=0"),
+        (lambda: small_gan(loss="wgan"), r"^loss='wgan' is not a known GAN loss"),
+        (lambda: training.GAN(torch.nn.Linear(2, 2), models.MLPDiscriminator()), r"^latent_dim: the generator has no"),
+        (lambda: training.train(small_gan(), [], steps=0), r"^steps=0"),
+        (lambda: training.train(small_gan(), [], steps=2), r"no batches"),
+        (lambda: training.train(small_gan(), [torch.zeros(4, 2)], steps=1, checkpoint_every=0), r"^checkpoint_every=0"),
+    ],
+)
 def test_bad_arguments_are_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
 
 
-@pytest.mark.parametrize("data_arg, match", [
-    (torch.zeros(10, 2), r"data is a tensor; wrap it in a loader"),
-    (5, r"data must be a DataLoader"),
-    ([{"x": 1}], r"got a batch of type dict"),
-])
+@pytest.mark.parametrize(
+    "data_arg, match",
+    [
+        (torch.zeros(10, 2), r"data is a tensor; wrap it in a loader"),
+        (5, r"data must be a DataLoader"),
+        ([{"x": 1}], r"got a batch of type dict"),
+    ],
+)
 def test_wrong_kinds_of_data_are_explained(data_arg, match):
     with pytest.raises(TypeError, match=match):
         training.train(small_gan(), data_arg, steps=1, progress=False)

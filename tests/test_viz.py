@@ -1,0 +1,68 @@
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+
+from ganlib import viz
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def test_show_images_lays_out_a_grid_and_maps_minus1_1_to_black_white():
+    images = torch.full((16, 1, 8, 8), -1.0)
+    images[3] = 1.0
+    ax = viz.show_images(images, nrow=8, title="digits")
+    shown = ax.get_images()[0].get_array()
+    # make_grid with padding 1: 2 rows and 8 columns of 8x8 tiles, 1-pixel borders.
+    assert shown.shape == (2 * 9 + 1, 8 * 9 + 1, 3)
+    tile = lambda row, col: np.asarray(shown[1 + 9 * row : 9 + 9 * row, 1 + 9 * col : 9 + 9 * col])  # noqa: E731
+    assert np.allclose(tile(0, 0), 0.0) and np.allclose(tile(0, 3), 1.0)
+    assert ax.get_title() == "digits"
+
+
+@pytest.mark.parametrize("shape", [(8, 8), (4, 2, 8, 8), (4, 8, 8)])
+def test_show_images_names_a_wrong_shape(shape):
+    with pytest.raises(ValueError, match=r"images: expected N x C x H x W"):
+        viz.show_images(torch.zeros(shape))
+
+
+def test_plot_history_draws_the_recorded_curves():
+    history = {"d_loss": [1.0, 0.5], "g_loss": [0.7, 0.9], "d_real": [0.6, 0.55], "d_fake": [0.4, 0.45]}
+    ax_loss, ax_d = viz.plot_history(history)
+    assert [list(line.get_ydata()) for line in ax_loss.get_lines()] == [[1.0, 0.5], [0.7, 0.9]]
+    ys = [list(line.get_ydata()) for line in ax_d.get_lines()]
+    assert ys[:2] == [[0.6, 0.55], [0.4, 0.45]] and ys[2] == [0.5, 0.5]  # the 1/2 reference line
+
+
+class Halfplane(torch.nn.Module):
+    """logit = 4 x: D(x) = sigmoid(4 x), above 1/2 exactly where x > 0."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([4.0, 0.0]))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+def test_plot_discriminator_2d_shows_the_probability_field_and_points():
+    real = torch.tensor([[1.0, 1.0], [-1.0, -1.0]])
+    fake = torch.tensor([[0.5, 0.0]])
+    ax = viz.plot_discriminator_2d(Halfplane(), real, fake, bounds=(-2, 2, -2, 2), resolution=41)
+    assert ax.get_xlim() == (-2, 2) and ax.get_ylim() == (-2, 2)
+    real_pts, fake_pts = (c.get_offsets() for c in ax.collections if c.get_label() in ("real", "generated"))
+    np.testing.assert_allclose(real_pts, real.numpy())
+    np.testing.assert_allclose(fake_pts, fake.numpy())
+    field = next(c for c in ax.collections if hasattr(c, "levels"))
+    assert list(field.levels) == pytest.approx(np.linspace(0, 1, 11).tolist())
+
+
+def test_plot_discriminator_2d_frames_the_data_by_default():
+    real = torch.tensor([[0.0, 0.0], [4.0, 2.0]])
+    ax = viz.plot_discriminator_2d(Halfplane(), real)
+    xmin, xmax = ax.get_xlim()
+    assert xmin < 0 and xmax > 4
