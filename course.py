@@ -3,6 +3,7 @@
 
     python3 course.py lab     install if needed, then open JupyterLab at notebooks/
     python3 course.py test    install if needed, then run every test and every notebook
+    python3 course.py render  execute every notebook into HTML under build/notebooks/, for reading
     python3 course.py lock    re-resolve the pinned versions into constraints.txt (maintainers)
 
 Extra arguments go to JupyterLab or pytest: `python3 course.py lab --no-browser`,
@@ -41,20 +42,23 @@ def fingerprint() -> str:
     return hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()
 
 
-def installed_extras() -> set[str]:
-    """The extras installed by an earlier run, if pyproject.toml and the pins are unchanged."""
+def read_stamp() -> dict:
+    """What an earlier run installed: the extras, and the fingerprint of the files it followed."""
     try:
         stamp = json.loads(STAMP.read_text())
     except (OSError, ValueError):
-        return set()
-    ok = stamp.get("fingerprint") == fingerprint() and PYTHON.exists()
-    return set(stamp.get("extras", [])) if ok else set()
+        return {}
+    return stamp if isinstance(stamp, dict) and PYTHON.exists() else {}
 
 
 def ensure(*extras: str) -> None:
-    """Create .venv and install ganlib with ``extras`` at the pinned versions, unless already done."""
-    have = installed_extras()
-    if set(extras) <= have:
+    """Create .venv and install ganlib with ``extras`` at the pinned versions, unless already done.
+
+    When pyproject.toml or the pins change, everything installed before is installed again.
+    """
+    stamp = read_stamp()
+    have = set(stamp.get("extras", []))
+    if stamp.get("fingerprint") == fingerprint() and set(extras) <= have:
         return
     if not PYTHON.exists():
         say(f"creating the virtual environment in {VENV} ...")
@@ -70,6 +74,9 @@ def ensure(*extras: str) -> None:
 
 def lab(args: list[str]) -> int:
     ensure("lab")
+    if os.name != "nt" and os.geteuid() == 0 and "--allow-root" not in args:
+        say("running as root (as in many containers): passing --allow-root to JupyterLab.")
+        args = ["--allow-root", *args]
     say("opening JupyterLab at notebooks/ (Ctrl+C twice to stop) ...")
     return subprocess.call([str(PYTHON), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *args])
 
@@ -77,6 +84,16 @@ def lab(args: list[str]) -> int:
 def test(args: list[str]) -> int:
     ensure("lab", "test")
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+
+
+def render(args: list[str]) -> int:
+    """Execute each notebook with the course's kernel and write an HTML copy; sources stay untouched."""
+    ensure("lab")
+    out = ROOT / "build" / "notebooks"
+    notebooks = [str(p) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
+    say(f"executing {len(notebooks)} notebooks into {out} ...")
+    return subprocess.call([str(PYTHON), "-m", "nbconvert", "--to", "html", "--execute", f"--output-dir={out}",
+                            "--ExecutePreprocessor.timeout=600", *notebooks, *args], cwd=ROOT / "notebooks")
 
 
 def lock(args: list[str]) -> int:
@@ -96,7 +113,7 @@ def lock(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "lock": lock}
+    commands = {"lab": lab, "test": test, "render": render, "lock": lock}
     if sys.version_info < (3, 11):  # noqa: UP036 (course.py may be started by an older python3)
         say(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}. Run course.py with a newer python3.")
         return 2

@@ -7,6 +7,7 @@ returns it, so figures compose: ``fig, axes = plt.subplots(1, 2)`` then pass ``a
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torch import nn
 from torchvision.utils import make_grid
@@ -31,19 +32,34 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, a
     return ax
 
 
+def _curve(ax: plt.Axes, values: list[float], label: str, smooth: int) -> None:
+    """The raw values, faint, under their moving average over ``smooth`` steps (if > 1)."""
+    if smooth <= 1 or len(values) < smooth:
+        ax.plot(values, label=label, lw=1)
+        return
+    (raw,) = ax.plot(values, lw=0.5, alpha=0.3)
+    mean = np.convolve(values, np.ones(smooth) / smooth, mode="valid")
+    ax.plot(np.arange(smooth - 1, len(values)), mean, color=raw.get_color(), lw=1.5, label=label)
+
+
 def plot_history(
-    history: dict[str, list[float]], axes: tuple[plt.Axes, plt.Axes] | None = None
+    history: dict[str, list[float]], smooth: int = 25, axes: tuple[plt.Axes, plt.Axes] | None = None
 ) -> tuple[plt.Axes, plt.Axes]:
-    """Two panels from ``GAN.history``: the losses, and mean D(x) and D(G(z)) against 1/2."""
+    """Two panels from ``GAN.history``: the losses, and mean D(x) and D(G(z)) against 1/2.
+
+    Each curve is drawn faintly as recorded and boldly as a moving average over ``smooth`` steps.
+    """
+    if not isinstance(smooth, int) or isinstance(smooth, bool) or smooth < 1:
+        raise ValueError(f"smooth={smooth!r}: expected a window of at least 1 step (1 draws no average).")
     if axes is None:
         axes = plt.subplots(1, 2, figsize=(10, 3.2))[1]
     ax_loss, ax_d = axes
-    ax_loss.plot(history["d_loss"], label="discriminator", lw=1)
-    ax_loss.plot(history["g_loss"], label="generator", lw=1)
+    _curve(ax_loss, history["d_loss"], "discriminator", smooth)
+    _curve(ax_loss, history["g_loss"], "generator", smooth)
     ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
     ax_loss.legend()
-    ax_d.plot(history["d_real"], label="mean D(x), real", lw=1)
-    ax_d.plot(history["d_fake"], label="mean D(G(z)), fake", lw=1)
+    _curve(ax_d, history["d_real"], "mean D(x), real", smooth)
+    _curve(ax_d, history["d_fake"], "mean D(G(z)), fake", smooth)
     ax_d.axhline(0.5, color="gray", ls="--", lw=1, label="1/2: cannot tell")
     ax_d.set(xlabel="step", ylabel="D output", ylim=(0, 1), title="Discriminator outputs")
     ax_d.legend()

@@ -32,10 +32,28 @@ def test_show_images_names_a_wrong_shape(shape):
 
 def test_plot_history_draws_the_recorded_curves():
     history = {"d_loss": [1.0, 0.5], "g_loss": [0.7, 0.9], "d_real": [0.6, 0.55], "d_fake": [0.4, 0.45]}
-    ax_loss, ax_d = viz.plot_history(history)
+    ax_loss, ax_d = viz.plot_history(history, smooth=1)
     assert [list(line.get_ydata()) for line in ax_loss.get_lines()] == [[1.0, 0.5], [0.7, 0.9]]
     ys = [list(line.get_ydata()) for line in ax_d.get_lines()]
     assert ys[:2] == [[0.6, 0.55], [0.4, 0.45]] and ys[2] == [0.5, 0.5]  # the 1/2 reference line
+
+
+def test_plot_history_smooths_with_a_trailing_moving_average():
+    values = [float(v) for v in range(10)]
+    history = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), values)
+    ax_loss, _ = viz.plot_history(history, smooth=4)
+    raw, smoothed = ax_loss.get_lines()[:2]
+    assert list(raw.get_ydata()) == values
+    # Mean of steps t-3..t, drawn at step t: for 0..9 that is t - 1.5, from t = 3.
+    np.testing.assert_allclose(smoothed.get_xdata(), np.arange(3, 10))
+    np.testing.assert_allclose(smoothed.get_ydata(), np.arange(3, 10) - 1.5)
+    assert smoothed.get_color() == raw.get_color() and smoothed.get_label() == "discriminator"
+
+
+@pytest.mark.parametrize("smooth", [0, -3, 2.5])
+def test_plot_history_names_a_bad_window(smooth):
+    with pytest.raises(ValueError, match=r"^smooth="):
+        viz.plot_history({}, smooth=smooth)
 
 
 class Halfplane(torch.nn.Module):

@@ -1,0 +1,76 @@
+"""course.py, the README's two commands: reuse an installed environment, reinstall on change."""
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def course(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("course_under_test", ROOT / "course.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "constraints.txt").write_text("torch==2.14.1\n")
+    venv = tmp_path / ".venv"
+    python = venv / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "VENV", venv)
+    monkeypatch.setattr(module, "PYTHON", python)
+    monkeypatch.setattr(module, "STAMP", venv / "course-install.json")
+    monkeypatch.setattr(module, "CONSTRAINTS", tmp_path / "constraints.txt")
+    calls = []
+    monkeypatch.setattr(module, "run", lambda *args, **kwargs: calls.append([str(a) for a in args]))
+    module.calls = calls
+    return module
+
+
+def test_first_run_installs_pinned_and_registers_the_kernel_inside_the_venv(course):
+    course.ensure("lab")
+    pip, kernel = course.calls
+    assert pip[1:4] == ["-m", "pip", "install"] and "-c" in pip and pip[-1].endswith("[lab]")
+    assert pip[pip.index("-c") + 1] == str(course.CONSTRAINTS) and "-e" in pip
+    assert kernel[1:4] == ["-m", "ipykernel", "install"] and "--sys-prefix" in kernel
+
+
+def test_second_run_installs_nothing(course):
+    course.ensure("lab")
+    course.calls.clear()
+    course.ensure("lab")
+    assert course.calls == []
+
+
+def test_more_extras_or_new_pins_trigger_an_install(course):
+    course.ensure("lab")
+    course.calls.clear()
+    course.ensure("lab", "test")
+    assert course.calls[0][-1].endswith("[lab,test]")
+    course.calls.clear()
+    course.ensure("lab")  # lab and test are both installed now
+    assert course.calls == []
+    course.CONSTRAINTS.write_text("torch==2.14.2\n")
+    course.ensure("lab")
+    assert course.calls and course.calls[0][-1].endswith("[lab,test]")
+
+
+def test_a_failed_install_records_nothing(course, monkeypatch):
+    def fail(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, ["pip"])
+
+    monkeypatch.setattr(course, "run", fail)
+    assert course.main(["test"]) == 1
+    assert not course.STAMP.exists()
+
+
+@pytest.mark.parametrize("argv, code", [([], 2), (["--help"], 0), (["dance"], 2)])
+def test_usage_is_printed_for_unknown_commands(argv, code):
+    result = subprocess.run([sys.executable, str(ROOT / "course.py"), *argv], capture_output=True, text=True)
+    assert result.returncode == code
+    assert "python3 course.py lab" in result.stdout and "python3 course.py test" in result.stdout
