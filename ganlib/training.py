@@ -87,6 +87,11 @@ class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or inf; training stopped before that step changed any weight."""
 
 
+def _check_learning_rate(name: str, lr: object) -> None:
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ValueError(f"{name}={lr!r}: a learning rate must be a positive number, e.g. 2e-4.")
+
+
 class GAN:
     """What is trained: the two networks, their optimizers (Adam), the loss and the history.
 
@@ -110,9 +115,8 @@ class GAN:
         penalty: Callable[..., torch.Tensor] | None = None,
         device: str | torch.device | None = None,
     ):
-        for name, lr in (("lr_g", lr_g), ("lr_d", lr_d)):
-            if not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
-                raise ValueError(f"{name}={lr!r}: a learning rate must be a positive number, e.g. 2e-4.")
+        _check_learning_rate("lr_g", lr_g)
+        _check_learning_rate("lr_d", lr_d)
         if not isinstance(n_critic, int) or isinstance(n_critic, bool) or n_critic < 1:
             raise ValueError(f"n_critic={n_critic!r}: expected a positive integer (1 for a standard GAN, 5 for WGAN).")
         latent_dim = latent_dim if latent_dim is not None else getattr(generator, "latent_dim", None)
@@ -129,6 +133,13 @@ class GAN:
         self.d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
         self.step = 0
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+
+    def set_learning_rates(self, lr_g: float, lr_d: float) -> None:
+        """Change both optimizers' learning rates, e.g. to cool down at the end of training."""
+        for name, lr, optimizer in (("lr_g", lr_g, self.g_optimizer), ("lr_d", lr_d, self.d_optimizer)):
+            _check_learning_rate(name, lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
 
     @property
     def conditional(self) -> bool:

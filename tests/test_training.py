@@ -208,6 +208,7 @@ def test_pick_device_prefers_what_is_present():
         (lambda: small_gan(lr_g=0), r"^lr_g=0: a learning rate"),
         (lambda: small_gan(lr_d=-1e-3), r"^lr_d=-0.001"),
         (lambda: small_gan(n_critic=0), r"^n_critic=0"),
+    (lambda: small_gan().set_learning_rates(lr_g=1e-4, lr_d=float("nan")), r"^lr_d=nan"),
         (lambda: small_gan(loss="wgan"), r"^loss='wgan' is not a known GAN loss"),
         (lambda: training.GAN(torch.nn.Linear(2, 2), models.MLPDiscriminator()), r"^latent_dim: the generator has no"),
         (lambda: training.train(small_gan(), [], steps=0), r"^steps=0"),
@@ -238,3 +239,10 @@ def test_a_conditional_gan_needs_labels():
     gan = training.GAN(G, models.DCGANDiscriminator(width=8, n_classes=10), device="cpu")
     with pytest.raises(ValueError, match=r"conditional, but the data yields no labels"):
         training.train_step(gan, itertools.repeat(torch.zeros(4, 1, 8, 8)))
+
+
+def test_set_learning_rates_changes_both_optimizers():
+    gan = small_gan(lr_g=1e-3, lr_d=2e-3)
+    gan.set_learning_rates(lr_g=1e-4, lr_d=2e-4)
+    assert [g["lr"] for g in gan.g_optimizer.param_groups] == [1e-4]
+    assert [g["lr"] for g in gan.d_optimizer.param_groups] == [2e-4]
