@@ -18,7 +18,15 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["LOSSES", "GANLoss", "get_loss"]
+__all__ = ["LOSSES", "GANLoss", "get_loss", "value_function"]
+
+
+def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    r"""§4's objective on a batch, a Monte Carlo estimate of
+    :math:`V(D, G) = \mathbb{E}_{x \sim p_{data}}[\log D(x)] + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))]`
+    :math:`= -\mathbb{E}[\mathrm{softplus}(-r)] - \mathbb{E}[\mathrm{softplus}(f)]`.
+    D maximises it; G minimises it. Its negative is the discriminator's minimax loss."""
+    return -F.softplus(-real_logits).mean() - F.softplus(fake_logits).mean()
 
 
 def minimax_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

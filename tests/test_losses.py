@@ -99,3 +99,12 @@ def test_unknown_loss_lists_the_valid_names(bad):
     assert message.startswith(f"loss={bad!r}")
     for name in ("minimax", "non_saturating", "least_squares", "wasserstein", "hinge"):
         assert repr(name) in message
+
+
+def test_value_function_by_hand_and_as_the_negated_discriminator_loss():
+    # log 1/2 + log 3/4 averaged, plus log(1 - 1/2) + log(1 - 1/4) averaged = ln(3/8)
+    assert close(losses.value_function(REAL, FAKE), math.log(3 / 8))
+    r, f = torch.randn(50), torch.randn(50)
+    torch.testing.assert_close(losses.value_function(r, f), -losses.LOSSES["minimax"].discriminator(r, f))
+    # At D = 1/2 everywhere (logits 0), V = log(1/2) + log(1/2) = -log 4.
+    assert close(losses.value_function(torch.zeros(7), torch.zeros(3)), -math.log(4))
