@@ -1,0 +1,337 @@
+"""Self-checks for the notebooks' exercises.
+
+Each ``check_*`` function calls the learner's function on small cases, compares the result
+with ganlib's reference (or a hand-derived value) and prints one of three answers:
+
+* correct;
+* not yet, with what was expected and what came back on a small case, and a hint;
+* the learner's function raised an error: its type and message in one or two lines.
+
+A check never raises, never changes the learner's objects (it passes copies) and returns a
+``CheckResult`` whose ``passed`` attribute instructors' hidden tests can assert on.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import losses
+
+__all__ = [
+    "CheckResult",
+    "check_discriminator_step",
+    "check_generator_step",
+    "check_hinge_discriminator_loss",
+    "check_non_saturating_loss",
+    "check_optimal_discriminator",
+    "check_value_function",
+]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+class _NotYet(Exception):
+    """A wrong answer: the message says what was expected and how to get there."""
+
+
+class _LearnerError(Exception):
+    """The learner's function raised; the message is its one-line summary."""
+
+
+def _report(name: str, body: Callable[[], str]) -> CheckResult:
+    try:
+        result = CheckResult(True, f"✅ Correct: {name} {body()}")
+    except _NotYet as exc:
+        result = CheckResult(False, f"❌ Not yet: {exc}")
+    except _LearnerError as exc:
+        result = CheckResult(False, f"💥 Your {name} raised an error: {exc}")
+    except Exception as exc:  # a check must never crash the learner's notebook
+        result = CheckResult(False, f"❌ Not yet: the check could not use what {name} returned ({exc}).")
+    print(result.message)
+    return result
+
+
+def _call(fn: Callable, *args, copy_args: bool = True):
+    """Call the learner's function (on copies of ``args`` unless the check made them for it);
+    summarise any error in one line."""
+    if copy_args:
+        args = copy.deepcopy(args)
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise _LearnerError("NotImplementedError: replace `raise NotImplementedError()` with your code.") from None
+    except Exception as exc:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+        where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
+        raise _LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+
+
+def _scalar(value, name: str, case: str) -> float:
+    if value is None:
+        raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise _NotYet(
+                f"{name} returned a tensor of shape {tuple(value.shape)} on {case}; expected a single "
+                "number (a 0-dimensional tensor). Average over the batch with .mean()."
+            )
+        value = value.item()
+    if not isinstance(value, (int, float)):
+        raise _NotYet(f"{name} returned a {type(value).__name__} on {case}; expected a tensor holding one number.")
+    if not math.isfinite(value):
+        raise _NotYet(
+            f"{name} returned {value} on {case}. Logits this large overflow exp() or log(); "
+            "use F.softplus or F.logsigmoid, which stay finite."
+        )
+    return float(value)
+
+
+def _expect_close(got: float, expected: float, name: str, case: str, hints: dict[float, str] | None = None) -> None:
+    if math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
+        return
+    message = f"on {case}, {name} should return {expected:.4f}; yours returned {got:.4f}."
+    for wrong_value, hint in (hints or {}).items():
+        if math.isclose(got, wrong_value, rel_tol=1e-4, abs_tol=1e-6):
+            message += f" Hint: {hint}"
+            break
+    raise _NotYet(message)
+
+
+LN3 = math.log(3)
+# sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4, sigmoid(-ln 3) = 1/4: cases one can check by hand.
+_REAL = torch.tensor([0.0, LN3])
+_FAKE = torch.tensor([0.0, -LN3])
+_HAND = "real_logits=[0, ln 3], fake_logits=[0, -ln 3] (D = 1/2, 3/4 on real; 1/2, 1/4 on fake)"
+
+
+def _random_logits(seed: int, n: int = 16, scale: float = 2.0) -> torch.Tensor:
+    return scale * torch.randn(n, generator=torch.Generator().manual_seed(seed))
+
+
+# --- 01: the objective --------------------------------------------------------------------
+def check_value_function(value_function: Callable) -> CheckResult:
+    """``value_function(real_logits, fake_logits)`` -> V(D, G) on a batch (§4)."""
+
+    def body() -> str:
+        name = "value_function"
+        expected = losses.value_function(_REAL, _FAKE).item()
+        got = _scalar(_call(value_function, _REAL, _FAKE), name, _HAND)
+        _expect_close(got, expected, name, _HAND, {
+            -expected: "that is minus V, the discriminator's loss; V itself is E[log D(x)] + E[log(1 - D(G(z)))].",
+            math.log(0.5 * 0.75) + math.log(0.5 * 0.25): "average over the batch (mean), don't multiply.",
+            0.5 * (math.log(0.5) + math.log(0.75)) + 0.5 * (math.log(0.5) + math.log(0.25)):
+                "the second term is log(1 - D(G(z))), not log D(G(z)).",
+        })
+        for seed in range(3):
+            r, f = _random_logits(seed), _random_logits(seed + 10, n=9)
+            case = f"random logits (seed {seed}; 16 real, 9 fake)"
+            expected = losses.value_function(r, f).item()
+            _expect_close(_scalar(_call(value_function, r, f), name, case), expected, name, case)
+        big = torch.tensor([60.0, -60.0])
+        case = "logits ±60 (D(x) within 1e-26 of 0 or 1)"
+        _expect_close(_scalar(_call(value_function, big, big), name, case), losses.value_function(big, big).item(),
+                      name, case)
+        return "matches V(D, G) on hand-checked, random and extreme logits."
+
+    return _report("value_function", body)
+
+
+def check_optimal_discriminator(optimal_discriminator: Callable) -> CheckResult:
+    """``optimal_discriminator(p_data, p_g)`` -> D*(x) = p_data / (p_data + p_g), elementwise."""
+
+    def body() -> str:
+        name = "optimal_discriminator"
+        p_data = torch.tensor([0.3, 1.0, 0.0, 2.0])
+        p_g = torch.tensor([0.1, 1.0, 0.5, 0.0])
+        case = "p_data=[0.3, 1, 0, 2], p_g=[0.1, 1, 0.5, 0]"
+        got = _call(optimal_discriminator, p_data, p_g)
+        if got is None:
+            raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+        got = torch.as_tensor(got, dtype=torch.float32)
+        expected = torch.tensor([0.75, 0.5, 0.0, 1.0])
+        if got.shape != expected.shape:
+            raise _NotYet(f"on {case}, expected one value per point (shape (4,)); got shape {tuple(got.shape)}.")
+        if torch.allclose(got, expected, atol=1e-6):
+            return "is p_data / (p_data + p_g): 3/4 where data are 3x likelier, 1/2 where both agree."
+        if torch.allclose(got, 1 - expected, atol=1e-6):
+            hint = "you have p_g / (p_data + p_g): D* is the probability that x is *real*."
+        elif torch.allclose(got[:2], torch.tensor([3.0, 1.0])):
+            hint = "divide by the sum p_data + p_g, not by p_g alone."
+        else:
+            hint = "at each point, D*(x) = p_data(x) / (p_data(x) + p_g(x))."
+        raise _NotYet(f"on {case}, expected {expected.tolist()}; got {[round(v, 4) for v in got.tolist()]}. {hint}")
+
+    return _report("optimal_discriminator", body)
+
+
+# --- 02: the training algorithm --------------------------------------------------------------
+def _tiny_models(seed: int = 0):
+    from .models import MLPDiscriminator, MLPGenerator
+
+    torch.manual_seed(seed)
+    return MLPGenerator(latent_dim=3, hidden=8, depth=2), MLPDiscriminator(hidden=8, depth=2)
+
+
+def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def _close(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.allclose(p, q, rtol=1e-5, atol=1e-7) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def _stale_gradients(model: torch.nn.Module) -> None:
+    """Leave gradients from an 'earlier step' on the model, as a real training loop would."""
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 0.5)
+
+
+def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
+    """``discriminator_step(G, D, d_optimizer, real, latent_dim) -> loss``: steps 3-6 of §3.1."""
+
+    def body() -> str:
+        name = "discriminator_step"
+        G, D = _tiny_models()
+        real = torch.randn(16, 2, generator=torch.Generator().manual_seed(1))
+        G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+        # Run the learner's step on its own copies, with known noise.
+        G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
+        _stale_gradients(D1)
+        opt1 = torch.optim.Adam(D1.parameters(), lr=0.01)
+        torch.manual_seed(123)
+        loss = _call(discriminator_step, G1, D1, opt1, real.clone(), 3, copy_args=False)
+        # The reference, from the same noise.
+        torch.manual_seed(123)
+        fake = G0(torch.randn(16, 3)).detach()
+        ref_loss = losses.LOSSES["minimax"].discriminator(D0(real), D0(fake))
+        opt_ref = torch.optim.Adam(D0.parameters(), lr=0.01)
+        opt_ref.zero_grad()
+        ref_loss.backward()
+        opt_ref.step()
+        case = "a tiny G and D, 16 real points, noise of size 3"
+        got = _scalar(loss, name, case)
+        _expect_close(got, ref_loss.item(), name, case, {
+            losses.LOSSES["non_saturating"].generator(D(fake)).item(): "that is the generator's loss; step 6 uses "
+            "the discriminator's: softplus(-real_logits).mean() + softplus(fake_logits).mean().",
+        })
+        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G1.parameters()):
+            raise _NotYet("the generator received gradients from the discriminator's loss. Detach the fakes "
+                          "(G(z).detach()) or generate them under torch.no_grad(): step 6 must not reach G.")
+        if not _same(G1, G):
+            raise _NotYet("the generator's weights changed; step 6 updates the discriminator only.")
+        if _same(D1, D):
+            raise _NotYet("the discriminator's weights did not change; call d_optimizer.step() after backward().")
+        if not _close(D1, D0):
+            raise _NotYet("the discriminator's update differs from one Adam step on this loss. Did you call "
+                          "d_optimizer.zero_grad() before loss.backward()? Old gradients were left on D.")
+        return "computes the discriminator's loss on real and detached fake samples and takes one step."
+
+    return _report("discriminator_step", body)
+
+
+def check_generator_step(generator_step: Callable) -> CheckResult:
+    """``generator_step(G, D, g_optimizer, batch_size, latent_dim) -> loss``: step 7 of §3.1."""
+
+    def body() -> str:
+        name = "generator_step"
+        G, D = _tiny_models(seed=1)
+        G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+        G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
+        _stale_gradients(G1)
+        opt1 = torch.optim.Adam(G1.parameters(), lr=0.01)
+        torch.manual_seed(321)
+        loss = _call(generator_step, G1, D1, opt1, 16, 3, copy_args=False)
+        torch.manual_seed(321)
+        ref_loss = losses.LOSSES["non_saturating"].generator(D0(G0(torch.randn(16, 3))))
+        opt_ref = torch.optim.Adam(G0.parameters(), lr=0.01)
+        opt_ref.zero_grad()
+        ref_loss.backward()
+        opt_ref.step()
+        case = "a tiny G and D, batch 16, noise of size 3"
+        got = _scalar(loss, name, case)
+        torch.manual_seed(321)
+        with torch.no_grad():
+            minimax = losses.LOSSES["minimax"].generator(D(G(torch.randn(16, 3)))).item()
+        _expect_close(got, ref_loss.item(), name, case, {
+            minimax: "that is the saturating minimax loss log(1 - D(G(z))); use the non-saturating "
+            "-log D(G(z)) = softplus(-fake_logits).mean().",
+        })
+        if not _same(D1, D):
+            raise _NotYet("the discriminator's weights changed during the generator's step; keep D fixed "
+                          "(step only g_optimizer).")
+        if _same(G1, G):
+            raise _NotYet("the generator's weights did not change; call g_optimizer.step() after backward().")
+        if not _close(G1, G0):
+            raise _NotYet("the generator's update differs from one Adam step on this loss. Did you call "
+                          "g_optimizer.zero_grad() before loss.backward()? Old gradients were left on G.")
+        return "updates the generator with the non-saturating loss and leaves the discriminator unchanged."
+
+    return _report("generator_step", body)
+
+
+# --- 03: losses ------------------------------------------------------------------------------
+def check_non_saturating_loss(non_saturating_loss: Callable) -> CheckResult:
+    """``non_saturating_loss(fake_logits)`` -> -E[log D(G(z))] = E[softplus(-f)]."""
+
+    def body() -> str:
+        name = "non_saturating_loss"
+        reference = losses.LOSSES["non_saturating"].generator
+        case = "fake_logits=[0, -ln 3] (D(G(z)) = 1/2, 1/4)"
+        got = _scalar(_call(non_saturating_loss, _FAKE), name, case)
+        _expect_close(got, reference(_FAKE).item(), name, case, {
+            losses.LOSSES["minimax"].generator(_FAKE).item(): "that is the minimax (saturating) loss "
+            "log(1 - D(G(z))); the non-saturating loss is -log D(G(z)).",
+            -reference(_FAKE).item(): "mind the sign: the generator minimises -log D(G(z)).",
+        })
+        for seed in range(3):
+            f = _random_logits(seed)
+            case = f"random logits (seed {seed})"
+            _expect_close(_scalar(_call(non_saturating_loss, f), name, case), reference(f).item(), name, case)
+        rejected = torch.tensor([-200.0, -150.0])
+        case = "logits -200 and -150 (D rejects the fakes completely)"
+        _expect_close(_scalar(_call(non_saturating_loss, rejected), name, case), reference(rejected).item(), name, case)
+        return "is -log D(G(z)), finite even where D rejects the fakes completely."
+
+    return _report("non_saturating_loss", body)
+
+
+def check_hinge_discriminator_loss(hinge_discriminator_loss: Callable) -> CheckResult:
+    """``hinge_discriminator_loss(real_logits, fake_logits)`` -> E[max(0, 1 - r)] + E[max(0, 1 + f)]."""
+
+    def body() -> str:
+        name = "hinge_discriminator_loss"
+        reference = losses.LOSSES["hinge"].discriminator
+        r, f = torch.tensor([0.0, 2.0]), torch.tensor([1.0, -3.0])
+        case = "real_logits=[0, 2], fake_logits=[1, -3]"
+        got = _scalar(_call(hinge_discriminator_loss, r, f), name, case)
+        _expect_close(got, reference(r, f).item(), name, case, {
+            ((1 - r).mean() + (1 + f).mean()).item(): "clip at zero with F.relu (or clamp(min=0)): a logit beyond "
+            "the margin should cost nothing.",
+            (F.relu(1 + r).mean() + F.relu(1 - f).mean()).item(): "real and fake are swapped: real logits should "
+            "be pushed above +1, fake logits below -1.",
+        })
+        for seed in range(3):
+            rr, ff = _random_logits(seed), _random_logits(seed + 5, n=7)
+            case = f"random logits (seed {seed}; 16 real, 7 fake)"
+            _expect_close(_scalar(_call(hinge_discriminator_loss, rr, ff), name, case), reference(rr, ff).item(),
+                          name, case)
+        return "is E[max(0, 1 - r)] + E[max(0, 1 + f)]."
+
+    return _report("hinge_discriminator_loss", body)
