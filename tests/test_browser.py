@@ -1,0 +1,123 @@
+"""The course as a learner meets it: JupyterLab in a real (headless) browser.
+
+Starts JupyterLab from this environment on a copy of the notebooks, opens notebook 02 in
+Debian's Chromium through playwright, runs every cell, and checks that the playground
+renders as live widgets (sliders, buttons, the figure) and answers a click, that the tqdm
+progress bar is a widget, and that no cell shows an error. A screenshot is saved under
+build/browser/. Skips, saying why, where Chromium or playwright is missing.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+NOTEBOOK = "02_training_algorithm.ipynb"
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
+if CHROMIUM is None:
+    pytest.skip("no Chromium on this machine (Debian: apt-get install chromium)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on a copy of notebooks/, so no output is ever saved into the sources."""
+    root = tmp_path_factory.mktemp("lab")
+    shutil.copy(ROOT / "notebooks" / NOTEBOOK, root)
+    # The server's own settings: render every cell (no windowing, so every prompt can be
+    # read) and ask no questions about news.
+    settings = tmp_path_factory.mktemp("settings")
+    for plugin, values in (("notebook-extension/tracker", '{"windowingMode": "none"}'),
+                           ("apputils-extension/notification", '{"fetchNews": "false"}')):
+        path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(values)
+    port, token = _free_port(), "course-browser-test"
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+               f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+               f"--LabApp.user_settings_dir={settings}", "--LabApp.news_url=",
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+    if os.name != "nt" and os.geteuid() == 0:
+        command.append("--allow-root")
+    log = open(root / "server.log", "w")  # noqa: SIM115 (closed below)
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail("JupyterLab did not start:\n" + (root / "server.log").read_text()[-2000:])
+            time.sleep(0.5)
+    yield base, token
+    server.terminate()
+    server.wait(timeout=20)
+    log.close()
+
+
+def test_notebook_02_runs_in_jupyterlab_with_live_widgets(lab):
+    base, token = lab
+    shots = ROOT / "build" / "browser"
+    shots.mkdir(parents=True, exist_ok=True)
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
+        page.wait_for_selector(".jp-Notebook .jp-Cell")
+        # The course's kernel is connected and idle before anything runs.
+        page.get_by_text("Python (GAN course) | Idle").wait_for(timeout=90_000)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.get_by_text("[*]:").first.wait_for()
+
+        # Wait until every code cell has run: no "[*]" prompt left and the last one numbered.
+        deadline = time.monotonic() + 240
+        while True:
+            prompts = [t.strip() for t in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+            if prompts and all(t.strip("[]:").isdigit() for t in prompts):
+                break
+            assert time.monotonic() < deadline, f"cells still running after 240 s: {prompts}"
+            time.sleep(1)
+
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        error_texts = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+        assert not error_texts, "a cell shows an error:\n" + "\n".join(error_texts)[:2000]
+
+        # The playground: live sliders, buttons and the figure, not a static picture.
+        playground = page.locator(".jupyter-widgets.widget-vbox").filter(has=page.locator(".widget-image")).last
+        playground.scroll_into_view_if_needed()
+        assert playground.locator(".widget-slider, .widget-hslider").count() >= 3  # two learning rates, k
+        for label in ("Step", "Run", "Reset"):
+            assert playground.get_by_role("button", name=label).count() == 1
+        image = playground.locator("img").first
+        assert page.evaluate("img => img.naturalWidth", image.element_handle()) > 500
+        status = playground.locator(".widget-html").last
+        assert "step 200" in status.inner_text()
+        playground.get_by_role("button", name="Step").click()
+        page.wait_for_function("el => el.innerText.includes('step 201')", arg=status.element_handle())
+
+        # tqdm's bar is a widget (an ipywidgets progress bar), not text.
+        assert page.locator(".widget-hprogress, .jupyter-widget-progress").count() >= 1
+        playground.screenshot(path=str(shots / "playground.png"))
+        page.screenshot(path=str(shots / "02_training_algorithm.png"), full_page=False)
+        browser.close()
