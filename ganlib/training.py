@@ -129,7 +129,8 @@ class GAN:
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.penalty = penalty
-        self.g_optimizer = torch.optim.Adam(generator.parameters(), lr=lr_g, betas=betas)
+        self.generator_parameters = [p for p in generator.parameters() if p.requires_grad]
+        self.g_optimizer = torch.optim.Adam(self.generator_parameters, lr=lr_g, betas=betas)
         self.d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
         self.step = 0
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
@@ -203,9 +204,10 @@ def _check_finite(loss: torch.Tensor, which: str, gan: GAN) -> None:
         )
 
 
-def _grad_norm(model: nn.Module) -> float:
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    return torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
+def _grad_norm(model: nn.Module) -> torch.Tensor:
+    """The L2 norm of all the model's gradients together (one vector), as a tensor."""
+    grads = [p.grad.reshape(-1) for p in model.parameters() if p.grad is not None]
+    return torch.linalg.vector_norm(torch.cat(grads)) if grads else torch.zeros(())
 
 
 def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
@@ -241,29 +243,26 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
         d_grad_norm = _grad_norm(D)
         gan.d_optimizer.step()
 
-    # Step 7: with D fixed (no gradients for its weights), the generator's loss and update.
-    D.requires_grad_(False)
-    try:
-        z = gan.noise(len(real))
-        fake = G(z, *condition)
-        g_loss = loss.generator(D(fake, *condition))
-        _check_finite(g_loss, "generator", gan)
-        gan.g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward()
-    finally:
-        D.requires_grad_(True)
+    # Step 7: with D fixed, the generator's loss and update. The loss flows back through D
+    # to G's samples, but only G's weights receive gradients (backward's `inputs`).
+    z = gan.noise(len(real))
+    fake = G(z, *condition)
+    g_loss = loss.generator(D(fake, *condition))
+    _check_finite(g_loss, "generator", gan)
+    gan.g_optimizer.zero_grad(set_to_none=True)
+    g_loss.backward(inputs=gan.generator_parameters)
     g_grad_norm = _grad_norm(G)
     gan.g_optimizer.step()
 
     gan.step += 1
-    return {
-        "d_loss": d_loss.item(),
-        "g_loss": g_loss.item(),
-        "d_real": torch.sigmoid(real_logits.detach()).mean().item(),  # mean D(x)
-        "d_fake": torch.sigmoid(fake_logits.detach()).mean().item(),  # mean D(G(z))
-        "d_grad_norm": d_grad_norm,
-        "g_grad_norm": g_grad_norm,
-    }
+    with torch.no_grad():  # what the history records, as floats (one transfer, no graphs kept)
+        record = torch.stack([
+            d_loss, g_loss,
+            torch.sigmoid(real_logits).mean(),  # mean D(x)
+            torch.sigmoid(fake_logits).mean(),  # mean D(G(z))
+            d_grad_norm.to(d_loss.device), g_grad_norm.to(d_loss.device),
+        ]).tolist()
+    return dict(zip(HISTORY_KEYS, record, strict=True))
 
 
 def _forever(data: Iterable) -> Iterator:
