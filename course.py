@@ -4,6 +4,8 @@
     python3 course.py lab     install if needed, then open JupyterLab at notebooks/
     python3 course.py test    install if needed, then run every test and every notebook
     python3 course.py render  execute every notebook into HTML under build/notebooks/, for reading
+    python3 course.py bench   measure notebook times, trainer overhead, time to quality (benchmarks/)
+    python3 course.py student write student versions of the notebooks into build/student/ (instructors)
     python3 course.py lock    re-resolve the pinned versions into constraints.txt (maintainers)
 
 Extra arguments go to JupyterLab or pytest: `python3 course.py lab --no-browser`,
@@ -82,7 +84,11 @@ def lab(args: list[str]) -> int:
 
 
 def test(args: list[str]) -> int:
-    ensure("lab", "test")
+    # The instructor extra (nbgrader) is installed for the test comparing student versions
+    # with nbgrader's; `lab` alone, what learners use, never installs it.
+    ensure("lab", "test", "instructor")
+    if student([]) != 0:  # the student versions are tested too: every cell but the stubs runs
+        return 1
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
@@ -94,6 +100,74 @@ def render(args: list[str]) -> int:
     say(f"executing {len(notebooks)} notebooks into {out} ...")
     return subprocess.call([str(PYTHON), "-m", "nbconvert", "--to", "html", "--execute", f"--output-dir={out}",
                             "--ExecutePreprocessor.timeout=600", *notebooks, *args], cwd=ROOT / "notebooks")
+
+
+def bench(args: list[str]) -> int:
+    ensure("lab", "test")
+    return subprocess.call([str(PYTHON), str(ROOT / "benchmarks" / "run.py"), *args], cwd=ROOT)
+
+
+# Student versions: what nbgrader's ClearSolutions and ClearHiddenTests write, without nbgrader.
+CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
+TEXT_STUB = ["YOUR ANSWER HERE"]
+
+
+def _nbgrader(cell: dict, key: str) -> bool:
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get(key, False))
+
+
+def student_cell(cell: dict) -> dict:
+    """A cell as students get it: solution regions stubbed, hidden tests removed, outputs cleared."""
+    cell = json.loads(json.dumps(cell))
+    source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+    stub = CODE_STUB if cell["cell_type"] == "code" else TEXT_STUB
+    lines, in_solution, in_hidden, replaced, removed = [], False, False, False, False
+    for line in source.split("\n"):
+        if line.strip() == "### BEGIN SOLUTION":
+            if in_solution:
+                raise ValueError("nested ### BEGIN SOLUTION")
+            in_solution = replaced = True
+            indent = line[: line.find("### BEGIN SOLUTION")]
+            lines += [indent + s for s in stub]
+        elif line.strip() == "### END SOLUTION":
+            in_solution = False
+        elif "BEGIN HIDDEN TESTS" in line:
+            if in_hidden:
+                raise ValueError("nested BEGIN HIDDEN TESTS")
+            in_hidden = removed = True
+        elif "END HIDDEN TESTS" in line:
+            in_hidden = False
+        elif not in_solution and not in_hidden:
+            lines.append(line)
+    if in_solution or in_hidden:
+        raise ValueError("a solution or hidden-test region is not closed")
+    if replaced and not _nbgrader(cell, "solution"):
+        raise ValueError("a solution region lies in a cell not marked as a solution cell (nbgrader metadata)")
+    if removed and not _nbgrader(cell, "grade"):
+        raise ValueError("hidden tests lie in a cell not marked as a grade cell (nbgrader metadata)")
+    if _nbgrader(cell, "solution") and not replaced:
+        lines = list(stub)
+    cell["source"] = "\n".join(lines)
+    if cell["cell_type"] == "code":
+        cell["outputs"], cell["execution_count"] = [], None
+    return cell
+
+
+def student(args: list[str]) -> int:
+    """Write student versions of every notebook into build/student/ (or the folder given)."""
+    out = Path(args[0]) if args else ROOT / "build" / "student"
+    out.mkdir(parents=True, exist_ok=True)
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            nb["cells"] = [student_cell(cell) for cell in nb["cells"]]
+        except ValueError as exc:
+            say(f"{path.name}: {exc}")
+            return 1
+        nb["metadata"].pop("celltoolbar", None)
+        (out / path.name).write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    say(f"wrote student versions of the notebooks into {out}")
+    return 0
 
 
 def lock(args: list[str]) -> int:
@@ -113,7 +187,7 @@ def lock(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "render": render, "lock": lock}
+    commands = {"lab": lab, "test": test, "render": render, "bench": bench, "student": student, "lock": lock}
     if sys.version_info < (3, 11):  # noqa: UP036 (course.py may be started by an older python3)
         say(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}. Run course.py with a newer python3.")
         return 2

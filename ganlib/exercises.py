@@ -13,8 +13,11 @@ A check never raises, never changes the learner's objects (it passes copies) and
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+import signal
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +28,10 @@ import torch.nn.functional as F
 from . import losses
 
 __all__ = [
+    "TIME_LIMIT",
     "CheckResult",
+    "check_high_quality_fraction",
+    "check_ring_means",
     "check_discriminator_step",
     "check_generator_step",
     "check_hinge_discriminator_loss",
@@ -68,19 +74,65 @@ def _report(name: str, body: Callable[[], str]) -> CheckResult:
     return result
 
 
+TIME_LIMIT = 10.0  # seconds a learner's function may run before a check stops it
+
+
+class _TimeUp(BaseException):
+    """Raised inside a learner's function that ran past the time limit (a BaseException, so a
+    learner's own ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block after ``seconds`` (Unix main thread: SIGALRM, as in a notebook's kernel)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimeUp()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _snapshot(args: tuple) -> list:
+    return [a.detach().clone() if isinstance(a, torch.Tensor) else None for a in args]
+
+
 def _call(fn: Callable, *args, copy_args: bool = True):
-    """Call the learner's function (on copies of ``args`` unless the check made them for it);
-    summarise any error in one line."""
+    """Call the learner's function (on copies of ``args`` unless the check made them for it),
+    within the time limit; summarise any error in one line; reject changes to its inputs."""
     if copy_args:
         args = copy.deepcopy(args)
+    before = _snapshot(args)
     try:
-        return fn(*args)
+        with _time_limit(TIME_LIMIT):
+            result = fn(*args)
+    except _TimeUp:
+        raise _NotYet(
+            f"your function was still running after {TIME_LIMIT:g} s, so the check stopped it. "
+            "Look for a loop that never ends."
+        ) from None
     except NotImplementedError:
         raise _LearnerError("NotImplementedError: replace `raise NotImplementedError()` with your code.") from None
     except Exception as exc:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
         where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
         raise _LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+    for position, (arg, copy_before) in enumerate(zip(args, before, strict=True)):
+        if copy_before is not None and (arg.shape != copy_before.shape or not torch.equal(arg, copy_before)):
+            raise _NotYet(
+                f"your function changed its input (argument {position + 1}) in place. Compute new tensors "
+                "instead (e.g. `x * 2`, not `x.mul_(2)` or `x[...] = ...`): callers still need their data."
+            )
+    return result
 
 
 def _scalar(value, name: str, case: str) -> float:
@@ -92,9 +144,16 @@ def _scalar(value, name: str, case: str) -> float:
                 f"{name} returned a tensor of shape {tuple(value.shape)} on {case}; expected a single "
                 "number (a 0-dimensional tensor). Average over the batch with .mean()."
             )
+        if not (value.dtype.is_floating_point or value.dtype.is_complex):
+            raise _NotYet(
+                f"{name} returned a tensor of dtype {value.dtype} on {case}; a loss is a real number "
+                "(float). Avoid integer division, .long() or comparisons in the result."
+            )
         value = value.item()
-    if not isinstance(value, (int, float)):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _NotYet(f"{name} returned a {type(value).__name__} on {case}; expected a tensor holding one number.")
+    if math.isnan(value):
+        raise _NotYet(f"{name} returned NaN on {case}: look for 0/0, inf - inf or the log of a negative number.")
     if not math.isfinite(value):
         raise _NotYet(
             f"{name} returned {value} on {case}. Logits this large overflow exp() or log(); "
@@ -123,6 +182,73 @@ _HAND = "real_logits=[0, ln 3], fake_logits=[0, -ln 3] (D = 1/2, 3/4 on real; 1/
 
 def _random_logits(seed: int, n: int = 16, scale: float = 2.0) -> torch.Tensor:
     return scale * torch.randn(n, generator=torch.Generator().manual_seed(seed))
+
+
+# --- 00: introduction ---------------------------------------------------------------------
+def _tensor(value, name: str, case: str, shape: tuple[int, ...], finite: bool = True) -> torch.Tensor:
+    if value is None:
+        raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+    try:
+        value = torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        raise _NotYet(f"{name} returned a {type(value).__name__} on {case}; expected a tensor of numbers.") from None
+    if tuple(value.shape) != shape:
+        raise _NotYet(f"on {case}, {name} should return shape {shape}; yours has shape {tuple(value.shape)}.")
+    if finite and not torch.isfinite(value).all():
+        raise _NotYet(f"on {case}, {name} returned NaN or inf values.")
+    return value
+
+
+def check_ring_means(ring_means: Callable) -> CheckResult:
+    """``ring_means(n_modes, radius)`` -> the n_modes x 2 centres, at angles 2*pi*k/n_modes."""
+
+    def body() -> str:
+        name = "ring_means"
+        for n_modes, radius in ((8, 1.0), (5, 2.0), (3, 0.5)):
+            case = f"n_modes={n_modes}, radius={radius}"
+            got = _tensor(_call(ring_means, n_modes, radius), name, case, (n_modes, 2))
+            angles = torch.arange(n_modes, dtype=torch.float64) * 2 * math.pi / n_modes
+            expected = (radius * torch.stack([angles.cos(), angles.sin()], 1)).float()
+            if torch.allclose(got, expected, atol=1e-5):
+                continue
+            if torch.allclose(got, expected.flip(1), atol=1e-5):
+                hint = "x and y are swapped: the first column is radius * cos(angle)."
+            elif torch.allclose(got.norm(dim=1), torch.full((n_modes,), radius), atol=1e-4):
+                hint = "the points are on the circle, but at other angles: use angle_k = 2 pi k / n_modes, k = 0..n-1."
+            else:
+                hint = "each centre is (radius cos(angle_k), radius sin(angle_k))."
+            raise _NotYet(f"on {case}, expected {[[round(v, 3) for v in row] for row in expected.tolist()]}. {hint}")
+        return "puts n_modes centres evenly on the circle, starting at angle 0."
+
+    return _report("ring_means", body)
+
+
+def check_high_quality_fraction(high_quality_fraction: Callable) -> CheckResult:
+    """``high_quality_fraction(samples, means, std)`` -> share of samples within 3 std of the nearest mean."""
+
+    def body() -> str:
+        name = "high_quality_fraction"
+        means = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+        samples = torch.tensor([[0.02, 0.0], [0.9, 0.05], [0.5, 0.0], [1.0, -0.029], [3.0, 3.0]])
+        case = "means (0,0), (1,0), std 0.01, samples (0.02,0), (0.9,0.05), (0.5,0), (1,-0.029), (3,3)"
+        got = _scalar(_call(high_quality_fraction, samples, means, 0.01), name, case)
+        _expect_close(got, 2 / 5, name, case, {
+            2.0: "return the fraction of samples (a number from 0 to 1), not the count.",
+            1 / 5: "measure each sample's distance to its *nearest* mean, not to the first one.",
+            0.0: "high quality means a distance *under 3 standard deviations* (3 * std), not under std.",
+        })
+        gen = torch.Generator().manual_seed(0)
+        for trial in range(3):
+            means = torch.randn(6, 2, generator=gen) * 3
+            samples = means[torch.randint(6, (200,), generator=gen)] + 0.08 * torch.randn(200, 2, generator=gen)
+            std = 0.05
+            expected = (torch.cdist(samples, means).min(dim=1).values < 3 * std).float().mean().item()
+            case = f"200 random samples around 6 random means (trial {trial + 1})"
+            _expect_close(_scalar(_call(high_quality_fraction, samples, means, std), name, case), expected,
+                          name, case)
+        return "counts the samples within 3 standard deviations of their nearest mean."
+
+    return _report("high_quality_fraction", body)
 
 
 # --- 01: the objective --------------------------------------------------------------------
@@ -161,19 +287,27 @@ def check_optimal_discriminator(optimal_discriminator: Callable) -> CheckResult:
         p_data = torch.tensor([0.3, 1.0, 0.0, 2.0])
         p_g = torch.tensor([0.1, 1.0, 0.5, 0.0])
         case = "p_data=[0.3, 1, 0, 2], p_g=[0.1, 1, 0.5, 0]"
-        got = _call(optimal_discriminator, p_data, p_g)
-        if got is None:
-            raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
-        got = torch.as_tensor(got, dtype=torch.float32)
+        got = _tensor(_call(optimal_discriminator, p_data, p_g), name, case, (4,), finite=False)
         expected = torch.tensor([0.75, 0.5, 0.0, 1.0])
-        if got.shape != expected.shape:
-            raise _NotYet(f"on {case}, expected one value per point (shape (4,)); got shape {tuple(got.shape)}.")
+        if torch.allclose(got[:2], torch.tensor([3.0, 1.0])):
+            raise _NotYet(
+                f"on {case}, expected {expected.tolist()}. Hint: divide by the sum p_data + p_g, not by p_g alone."
+            )
+        if not torch.isfinite(got).all():
+            raise _NotYet(f"on {case}, {name} returned NaN or inf values; expected {expected.tolist()}.")
         if torch.allclose(got, expected, atol=1e-6):
+            gen = torch.Generator().manual_seed(0)
+            for trial in range(3):
+                p_data, p_g = torch.rand(7, generator=gen) + 0.01, torch.rand(7, generator=gen) + 0.01
+                case = f"random densities at 7 points (trial {trial + 1})"
+                got = _tensor(_call(optimal_discriminator, p_data, p_g), name, case, (7,))
+                if not torch.allclose(got, p_data / (p_data + p_g), atol=1e-5):
+                    raise _NotYet(f"right on the first case but not on {case}: expected "
+                                  f"{[round(v, 3) for v in (p_data / (p_data + p_g)).tolist()]}, "
+                                  f"got {[round(v, 3) for v in got.tolist()]}. Compute from the inputs.")
             return "is p_data / (p_data + p_g): 3/4 where data are 3x likelier, 1/2 where both agree."
         if torch.allclose(got, 1 - expected, atol=1e-6):
             hint = "you have p_g / (p_data + p_g): D* is the probability that x is *real*."
-        elif torch.allclose(got[:2], torch.tensor([3.0, 1.0])):
-            hint = "divide by the sum p_data + p_g, not by p_g alone."
         else:
             hint = "at each point, D*(x) = p_data(x) / (p_data(x) + p_g(x))."
         raise _NotYet(f"on {case}, expected {expected.tolist()}; got {[round(v, 4) for v in got.tolist()]}. {hint}")

@@ -65,7 +65,7 @@ def test_a_failed_install_records_nothing(course, monkeypatch):
         raise subprocess.CalledProcessError(1, ["pip"])
 
     monkeypatch.setattr(course, "run", fail)
-    assert course.main(["test"]) == 1
+    assert course.main(["lab"]) == 1
     assert not course.STAMP.exists()
 
 

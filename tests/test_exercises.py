@@ -1,8 +1,13 @@
 """Every self-check passes the right answer and answers each kind of wrong one with a hint."""
 
+import time
+
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ganlib import exercises
 
@@ -186,3 +191,272 @@ def test_hinge_wrong_answers(kind, capsys):
     fn, hint = HINGE_WRONG[kind]
     result = run(exercises.check_hinge_discriminator_loss, fn, capsys)
     assert not result.passed and hint in result.message
+
+
+# --- Batteries: at least 20 wrong answers per check, across every kind of mistake ------------
+
+
+@pytest.fixture(autouse=True)
+def short_time_limit(monkeypatch):
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.5)  # "hangs" answers cost half a second
+
+
+def _raise(exc):
+    raise exc
+
+
+def _hang(*args):
+    while True:
+        time.sleep(0.01)
+
+
+def scalar_battery(right, example_value):
+    """Generic mistakes for a check whose answer is one number; the first argument is a tensor."""
+
+    def mutate_then_right(*a):
+        out = right(*a)
+        a[0].add_(1.0)
+        return out
+
+    return {
+        "10% too large": (lambda *a: right(*a) * 1.1, "should return"),
+        "shifted by 0.5": (lambda *a: right(*a) + 0.5, "should return"),
+        "halved": (lambda *a: right(*a) / 2, "should return"),
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "answer", "returned a str"),
+        "returns a list": (lambda *a: [float(right(*a))], "returned a list"),
+        "returns NaN": (lambda *a: right(*a) * float("nan"), "NaN"),
+        "returns inf": (lambda *a: right(*a) + float("inf"), "inf"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad shapes")), "ValueError: bad shapes"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+        "mutates its input": (mutate_then_right, "changed its input"),
+        "integer dtype": (lambda *a: torch.as_tensor(right(*a)).round().long(), "dtype torch.int64"),
+        "boolean result": (lambda *a: torch.as_tensor(right(*a)) > -100, "dtype torch.bool"),
+        "one value per sample (3,)": (lambda *a: torch.as_tensor(right(*a)).repeat(3), "shape (3,)"),
+        "a 2x2 tensor": (lambda *a: torch.as_tensor(right(*a)).expand(2, 2), "shape (2, 2)"),
+        "right on the example only": (lambda *a: torch.tensor(example_value), "random"),
+    }
+
+
+def check_battery(check, battery, capsys):
+    assert len(battery) >= 20, f"only {len(battery)} wrong answers"
+    for kind, (fn, hint) in battery.items():
+        result = check(fn)
+        printed = capsys.readouterr().out.strip()
+        assert not result.passed, f"{kind}: accepted a wrong answer"
+        assert hint in result.message, f"{kind}: expected {hint!r} in {result.message!r}"
+        assert printed == result.message
+
+
+
+def test_value_function_battery(capsys):
+    battery = scalar_battery(vf_right, -0.9808292530117262) | VALUE_WRONG
+    check_battery(exercises.check_value_function, battery, capsys)
+
+
+def test_non_saturating_battery(capsys):
+    right = lambda f: F.softplus(-f).mean()  # noqa: E731
+    battery = scalar_battery(right, 1.5 * 0.6931471805599453) | NS_WRONG
+    battery["sum not mean"] = (lambda f: F.softplus(-f).sum(), "should return")
+    check_battery(exercises.check_non_saturating_loss, battery, capsys)
+
+
+def test_hinge_battery(capsys):
+    right = lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean()  # noqa: E731
+    battery = scalar_battery(right, 1.5) | HINGE_WRONG
+    battery["only the real term"] = (lambda r, f: F.relu(1 - r).mean(), "should return")
+    battery["margin 0"] = (lambda r, f: F.relu(-r).mean() + F.relu(f).mean(), "should return")
+    check_battery(exercises.check_hinge_discriminator_loss, battery, capsys)
+
+
+def hq_right(samples, means, std):
+    return (torch.cdist(samples, means).min(dim=1).values < 3 * std).float().mean()
+
+
+def test_high_quality_fraction_battery(capsys):
+    battery = scalar_battery(hq_right, 0.4)
+    battery |= {
+        "count, not fraction": (lambda s, m, std: (torch.cdist(s, m).min(1).values < 3 * std).sum().float(),
+                                "fraction"),
+        "first mean only": (lambda s, m, std: ((s - m[0]).norm(dim=1) < 3 * std).float().mean(), "nearest"),
+        "one std, not three": (lambda s, m, std: (torch.cdist(s, m).min(1).values < std).float().mean(), "3 * std"),
+        "squared distance": (lambda s, m, std: (torch.cdist(s, m).min(1).values ** 2 < 3 * std).float().mean(),
+                             "should return"),
+    }
+    check_battery(exercises.check_high_quality_fraction, battery, capsys)
+
+
+def ring_right(n, radius):
+    angles = torch.arange(n) * 2 * torch.pi / n
+    return radius * torch.stack([angles.cos(), angles.sin()], 1)
+
+
+def test_ring_means_battery(capsys):
+    battery = {
+        "x and y swapped": (lambda n, r: ring_right(n, r).flip(1), "swapped"),
+        "angles off by one step": (lambda n, r: ring_right(n, r).roll(1, 0) * 1.0 if n != 8 else ring_right(n, r)
+                                   .roll(1, 0), "other angles"),
+        "360 degrees read as 2 pi in degrees": (lambda n, r: r * torch.stack(
+            [torch.cos(torch.arange(n) * 360.0 / n), torch.sin(torch.arange(n) * 360.0 / n)], 1), "angle"),
+        "ignores the radius": (lambda n, r: ring_right(n, 1.0), "expected"),
+        "radius squared": (lambda n, r: ring_right(n, r * r), "expected"),
+        "hard-coded 8 modes": (lambda n, r: ring_right(8, r), "shape"),
+        "transposed": (lambda n, r: ring_right(n, r).T, "shape"),
+        "flattened": (lambda n, r: ring_right(n, r).flatten(), "shape"),
+        "one extra mode": (lambda n, r: ring_right(n + 1, r), "shape"),
+        "returns None": (lambda n, r: None, "forget `return`"),
+        "returns a string": (lambda n, r: "ring", "returned a str"),
+        "returns NaN": (lambda n, r: ring_right(n, r) * float("nan"), "NaN"),
+        "raises": (lambda n, r: _raise(TypeError("no")), "TypeError: no"),
+        "still a stub": (lambda n, r: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running"),
+        "right on the example only": (lambda n, r: ring_right(8, 1.0), "shape"),
+        "cos for both": (lambda n, r: ring_right(n, r)[:, :1].repeat(1, 2), "expected"),
+        "diameter for radius": (lambda n, r: ring_right(n, 2 * r), "expected"),
+        "negative angles ok? no: clockwise": (lambda n, r: ring_right(n, r) * torch.tensor([1.0, -1.0]), "angles"),
+        "half circle": (lambda n, r: r * torch.stack([torch.cos(torch.arange(n) * torch.pi / n),
+                                                      torch.sin(torch.arange(n) * torch.pi / n)], 1), "angles"),
+    }
+    check_battery(exercises.check_ring_means, battery, capsys)
+
+
+def test_optimal_discriminator_battery(capsys):
+    right = lambda pd, pg: pd / (pd + pg)  # noqa: E731
+
+    def mutate(pd, pg):
+        out = right(pd, pg)
+        pd.zero_()
+        return out
+
+    battery = OPTIMAL_WRONG | {
+        "difference": (lambda pd, pg: pd - pg, "D*(x)"),
+        "p_data alone": (lambda pd, pg: pd, "D*(x)"),
+        "plus a half": (lambda pd, pg: right(pd, pg) + 0.5, "D*(x)"),
+        "log of it": (lambda pd, pg: torch.log(right(pd, pg) + 1e-9), "D*(x)"),
+        "transposed column": (lambda pd, pg: right(pd, pg)[:, None], "shape (4,)"),
+        "a list of the right values": (lambda pd, pg: [0.75, 0.5, 0.0], "shape (4,)"),
+        "a string": (lambda pd, pg: "D*", "expected a tensor"),
+        "NaN": (lambda pd, pg: right(pd, pg) * float("nan"), "NaN"),
+        "raises": (lambda pd, pg: _raise(RuntimeError("boom")), "RuntimeError: boom"),
+        "still a stub": (lambda pd, pg: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running"),
+        "mutates its input": (mutate, "changed its input"),
+        "integer": (lambda pd, pg: (right(pd, pg) > 0.6).long(), "D*(x)"),
+        "right on the example only": (lambda pd, pg: torch.tensor([0.75, 0.5, 0.0, 1.0])[:len(pd)],
+                                      "random densities"),
+        "ratio to the max": (lambda pd, pg: pd / torch.maximum(pd, pg), "D*(x)"),
+        "squared": (lambda pd, pg: right(pd, pg) ** 2, "D*(x)"),
+    }
+    check_battery(exercises.check_optimal_discriminator, battery, capsys)
+
+
+def _step_battery(right, kind):
+    def returns(value):
+        return lambda *a: (right(*a), value)[1]
+
+    battery = {
+        "returns None": (returns(None), "forget `return`"),
+        "returns a string": (returns("done"), "returned a str"),
+        "returns NaN": (lambda *a: right(*a) * float("nan"), "NaN"),
+        "loss 10% too large": (lambda *a: right(*a) * 1.1, "should return"),
+        "per-sample loss": (lambda *a: right(*a).repeat(3), "shape (3,)"),
+        "integer loss": (lambda *a: right(*a).long(), "dtype torch.int64"),
+        "raises": (lambda *a: _raise(ValueError("no")), "ValueError: no"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running"),
+    }
+    return battery
+
+
+def d_zero_after(G, D, opt, real, k):
+    loss = F.softplus(-D(real)).mean() + F.softplus(D(G(torch.randn(len(real), k)).detach())).mean()
+    loss.backward()
+    opt.zero_grad()
+    opt.step()
+    return loss
+
+
+def d_step_first(G, D, opt, real, k):
+    opt.step()  # with whatever gradients were lying there
+    loss = F.softplus(-D(real)).mean() + F.softplus(D(G(torch.randn(len(real), k)).detach())).mean()
+    opt.zero_grad()
+    loss.backward()
+    return loss
+
+
+def test_discriminator_step_battery(capsys):
+    def mutate_real(G, D, opt, real, k):
+        out = d_step(G, D, opt, real, k)
+        real.add_(1.0)
+        return out
+
+    def two_steps(G, D, opt, real, k):
+        d_step(G, D, opt, real, k)
+        return d_step(G, D, opt, real, k)
+
+    battery = _step_battery(d_step, "d") | D_WRONG | {
+        "mutates the real batch": (mutate_real, "changed its input"),
+        "two updates": (two_steps, "should return"),
+        "hinge loss instead": (lambda G, D, opt, real, k: (lambda fake: (
+            F.relu(1 - D(real)).mean() + F.relu(1 + D(fake)).mean()))(G(torch.randn(len(real), k)).detach()),
+            "should return"),
+        "real and fake swapped": (lambda G, D, opt, real, k: d_step(G, D, opt, G(torch.randn(len(real), k)).detach(),
+                                                                    k), "should return"),
+        "noise of the wrong size": (lambda G, D, opt, real, k: d_step(G, D, opt, real, k + 1), "raised an error"),
+        "updates G too": (lambda G, D, opt, real, k: d_step(G, D, opt, real, k, detach=False), "Detach"),
+        "zero_grad after backward": (d_zero_after, "did not change"),
+        "step before backward": (d_step_first, "should return"),
+        "sum instead of mean": (lambda G, D, opt, real, k: d_step(G, D, opt, real, k) * len(real), "should return"),
+        "negated loss": (lambda G, D, opt, real, k: -d_step(G, D, opt, real, k), "should return"),
+    }
+    check_battery(exercises.check_discriminator_step, battery, capsys)
+
+
+def g_zero_after(G, D, opt, n, k):
+    loss = F.softplus(-D(G(torch.randn(n, k)))).mean()
+    loss.backward()
+    opt.zero_grad()
+    opt.step()
+    return loss
+
+
+def test_generator_step_battery(capsys):
+    def twice(G, D, opt, n, k):
+        g_step(G, D, opt, n, k)
+        return g_step(G, D, opt, n, k)
+
+    battery = _step_battery(g_step, "g") | G_WRONG | {
+        "two updates": (twice, "should return"),
+        "least squares instead": (lambda G, D, opt, n, k: 0.5 * ((D(G(torch.randn(n, k))) - 1) ** 2).mean(),
+                                  "should return"),
+        "wrong batch size": (lambda G, D, opt, n, k: g_step(G, D, opt, 2 * n, k), "should return"),
+        "detached fakes, G cannot learn": (lambda G, D, opt, n, k: F.softplus(-D(G(torch.randn(n, k)).detach()))
+                                           .mean(), "did not change"),
+        "zero_grad after backward": (g_zero_after, "did not change"),
+        "sum instead of mean": (lambda G, D, opt, n, k: g_step(G, D, opt, n, k) * n, "should return"),
+        "negated loss": (lambda G, D, opt, n, k: -g_step(G, D, opt, n, k), "should return"),
+        "mean D output as loss": (lambda G, D, opt, n, k: (g_step(G, D, opt, n, k), D(G(torch.randn(n, k))).mean())[1],
+                                  "should return"),
+    }
+    check_battery(exercises.check_generator_step, battery, capsys)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.floats(0.5, 2.0).filter(lambda c: abs(c - 1) > 0.01), st.floats(-0.5, 0.5))
+def test_any_rescaled_or_shifted_value_function_is_rejected(scale, shift):
+    result = exercises.check_value_function(lambda r, f: scale * vf_right(r, f) + shift)
+    assert not result.passed
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.floats(-30, 30), min_size=1, max_size=20), st.lists(st.floats(-30, 30), min_size=1, max_size=20))
+def test_reference_losses_agree_with_their_definitions_for_any_logits(real, fake):
+    from ganlib import losses
+
+    # log sigmoid(r) = -log(1 + e^-r) and log(1 - sigmoid(f)) = -log(1 + e^f), by NumPy's logaddexp.
+    expected = -np.logaddexp(0, -np.array(real)).mean() - np.logaddexp(0, np.array(fake)).mean()
+    got = losses.value_function(torch.tensor(real, dtype=torch.float64), torch.tensor(fake, dtype=torch.float64))
+    assert got.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    assert exercises.check_non_saturating_loss(lambda x: F.softplus(-x).mean()).passed

@@ -1,0 +1,295 @@
+"""Measure the course: notebook run times, the trainer's overhead, time to quality.
+
+    python3 course.py bench                  # everything but the test command (~6 min on 2 cores)
+    python3 course.py bench --test-command   # also time `python3 course.py test` (~3 more minutes)
+
+Writes benchmarks/results.md (the README's table comes from it). Run it on an otherwise idle
+machine: two jobs sharing 2 cores slow each other far more than twice (busy-waiting threads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import torch
+import torch.nn.functional as F
+from nbclient import NotebookClient
+from torch import nn
+
+from ganlib import data, metrics, models, training
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = 2
+
+
+def notebook_times() -> list[tuple[str, float]]:
+    """Each notebook executed top to bottom in a fresh kernel, as a learner runs it."""
+    rows = []
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
+        rows.append((path.name, time.perf_counter() - start))
+        print(f"  {path.name}: {rows[-1][1]:.1f} s", flush=True)
+    return rows
+
+
+def trainer_overhead(pairs: int = 30, steps: int = 100) -> tuple[float, float, float]:
+    """ganlib's train() against a plain loop doing the same work: same models, batch, optimizer.
+
+    Interleaved blocks of ``steps`` steps, in one process; returns the median ms/step of
+    each and the median of the per-pair ratios.
+    """
+    torch.manual_seed(0)
+    G1, D1 = models.MLPGenerator(latent_dim=8, hidden=64), models.MLPDiscriminator(hidden=64)
+    torch.manual_seed(0)
+    G2, D2 = models.MLPGenerator(latent_dim=8, hidden=64), models.MLPDiscriminator(hidden=64)
+    opt_g = torch.optim.Adam(G1.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D1.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    gan = training.GAN(G2, D2, device="cpu")
+    loader = data.toy_loader("ring", batch_size=256)
+    plain_batches, lib_batches = iter(_cycle(loader)), iter(_cycle(loader))
+
+    def plain(n: int) -> float:
+        start = time.perf_counter()
+        for _ in range(n):
+            (real,) = next(plain_batches)
+            fake = G1(torch.randn(256, 8)).detach()
+            d_loss = F.softplus(-D1(real)).mean() + F.softplus(D1(fake)).mean()
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            g_loss = F.softplus(-D1(G1(torch.randn(256, 8)))).mean()
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+        return time.perf_counter() - start
+
+    def library(n: int) -> float:
+        start = time.perf_counter()
+        training.train(gan, lib_batches, n, progress=False)
+        return time.perf_counter() - start
+
+    plain(steps), library(steps)  # warm up
+    results = [(plain(steps), library(steps)) for _ in range(pairs)]
+    ms = lambda values: 1000 * statistics.median(values) / steps  # noqa: E731
+    return ms(a for a, _ in results), ms(b for _, b in results), statistics.median(b / a for a, b in results)
+
+
+def _cycle(loader):
+    while True:
+        yield from loader
+
+
+class _SigmoidD(nn.Module):
+    """The DCGAN tutorial's discriminator ends in a sigmoid and is trained with nn.BCELoss."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(models.MLPDiscriminator(hidden=64), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def _ring_quality(samples: torch.Tensor) -> bool:
+    result = metrics.mode_coverage(samples, "ring")
+    return result.modes_covered >= 7 and result.high_quality >= 0.5
+
+
+def ring_time_to_quality(seed: int, recipe: str, max_steps: int = 4000, every: int = 250) -> tuple[int | None, float]:
+    """Steps and seconds of training until >= 7 of 8 modes and >= 50% high quality (evaluation excluded)."""
+    training.setup(seed=seed, threads=THREADS)
+    G = models.MLPGenerator(latent_dim=8, hidden=64)
+    loader = iter(_cycle(data.toy_loader("ring", batch_size=256, seed=seed)))
+    elapsed = 0.0
+    if recipe == "ganlib":
+        gan = training.GAN(G, models.MLPDiscriminator(hidden=64), lr_g=1e-3, lr_d=2e-3, device="cpu")
+        for step in range(every, max_steps + 1, every):
+            if step > 2000 and gan.step == 2000:
+                gan.set_learning_rates(lr_g=1e-4, lr_d=2e-4)
+            start = time.perf_counter()
+            training.train(gan, loader, every, progress=False)
+            elapsed += time.perf_counter() - start
+            if _ring_quality(gan.sample(2500)):
+                return step, elapsed
+        return None, elapsed
+    # The PyTorch DCGAN tutorial's recipe: Adam(2e-4, betas=(0.5, 0.999)) for both, BCELoss on
+    # sigmoid outputs, the generator trained towards the "real" label.
+    D = _SigmoidD()
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce, ones, zeros = nn.BCELoss(), torch.ones(256), torch.zeros(256)
+    for step in range(every, max_steps + 1, every):
+        start = time.perf_counter()
+        for _ in range(every):
+            (real,) = next(loader)
+            fake = G(torch.randn(256, 8))
+            d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            g_loss = bce(D(fake), ones)
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+        elapsed += time.perf_counter() - start
+        with torch.no_grad():
+            if _ring_quality(G(torch.randn(2500, 8))):
+                return step, elapsed
+    return None, elapsed
+
+
+class DigitsJudge:
+    """A quality proxy for generated 8x8 digits: scikit-learn's logistic regression, fit on the
+    digits' training split, must recognise a sample with probability >= 0.9 ("confidently").
+    Quality: >= 60% of 500 samples recognised confidently, and all 10 digits among them.
+    """
+
+    def __init__(self):
+        from sklearn.linear_model import LogisticRegression
+
+        images, labels = data.load_digits(split="train")
+        self.model = LogisticRegression(max_iter=3000).fit(images.flatten(1).numpy(), labels.numpy())
+        test_images, test_labels = data.load_digits(split="test")
+        self.test_accuracy = self.model.score(test_images.flatten(1).numpy(), test_labels.numpy())
+        self.real_confident, self.real_classes = self.measure(test_images)
+
+    def measure(self, images: torch.Tensor) -> tuple[float, int]:
+        probs = self.model.predict_proba(images.flatten(1).clamp(-1, 1).numpy())
+        confident = probs.max(axis=1) >= 0.9
+        return float(confident.mean()), len(set(probs.argmax(axis=1)[confident].tolist()))
+
+    def good(self, images: torch.Tensor) -> bool:
+        share, classes = self.measure(images)
+        return share >= 0.6 and classes == 10
+
+
+def digits_time_to_quality(judge: DigitsJudge, seed: int, recipe: str, max_steps: int = 3000,
+                           every: int = 250) -> tuple[int | None, float]:
+    """DCGAN on the 8x8 digits (batch 64): steps and seconds until the judge is satisfied."""
+    training.setup(seed=seed, threads=THREADS)
+    G = models.DCGANGenerator(latent_dim=32, image_size=8, width=64)
+    D = models.DCGANDiscriminator(image_size=8, width=64)
+    loader = iter(_cycle(data.digits_loader(batch_size=64, seed=seed)))
+    elapsed = 0.0
+    if recipe == "ganlib":
+        gan = training.GAN(G, D, loss="non_saturating", lr_g=2e-4, lr_d=2e-4, device="cpu")
+        for step in range(every, max_steps + 1, every):
+            start = time.perf_counter()
+            training.train(gan, loader, every, progress=False)
+            elapsed += time.perf_counter() - start
+            if judge.good(gan.sample(500)):
+                return step, elapsed
+        return None, elapsed
+    D = nn.Sequential(D, nn.Sigmoid())
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce, ones, zeros = nn.BCELoss(), torch.ones(64), torch.zeros(64)
+    for step in range(every, max_steps + 1, every):
+        start = time.perf_counter()
+        for _ in range(every):
+            real, _ = next(loader)
+            fake = G(torch.randn(64, 32))
+            d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            g_loss = bce(D(fake), ones)
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+        elapsed += time.perf_counter() - start
+        G.eval()
+        with torch.no_grad():
+            good = judge.good(G(torch.randn(500, 32)))
+        G.train()
+        if good:
+            return step, elapsed
+    return None, elapsed
+
+
+def test_command_time() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(ROOT / "course.py"), "test", "-q"], check=True, cwd=ROOT)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--test-command", action="store_true", help="also time the README's test command")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds for time to quality (default 3)")
+    args = parser.parse_args()
+    torch.set_num_threads(THREADS)
+    lines = [
+        "# Measured performance",
+        "",
+        f"Measured by `python3 course.py bench{' --test-command' if args.test_command else ''}` on "
+        f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"{time.strftime('%Y-%m-%d')}. Times vary by machine and by load; the ratios matter more.",
+        "",
+    ]
+    print("notebooks ...", flush=True)
+    rows = notebook_times()
+    lines += ["## Notebooks, top to bottom in a fresh kernel", "", "| notebook | seconds |", "|---|---|"]
+    lines += [f"| `{name}` | {seconds:.1f} |" for name, seconds in rows]
+    lines += [f"| **all** | **{sum(s for _, s in rows):.1f}** |", ""]
+    if args.test_command:
+        print("test command ...", flush=True)
+        lines += [f"The whole test command, `python3 course.py test` (environment installed): "
+                  f"**{test_command_time():.0f} s**.", ""]
+    print("trainer overhead ...", flush=True)
+    plain_ms, lib_ms, ratio = trainer_overhead()
+    lines += ["## The trainer's overhead", "",
+              "`ganlib.training.train` (history, gradient norms, NaN checks) against a plain loop with the same "
+              "models (MLP, 64 units), batch (256) and optimizer (Adam), in one process: medians of 30 "
+              "interleaved blocks of 100 steps.", "",
+              "| plain loop | ganlib | ratio (target ≤ 1.05) |", "|---|---|---|",
+              f"| {plain_ms:.2f} ms/step | {lib_ms:.2f} ms/step | **{ratio:.3f}** |", ""]
+    print("time to quality on the ring ...", flush=True)
+    lines += ["## Time to quality on the ring", "",
+              "Training until ≥ 7 of 8 modes are covered with ≥ 50 % high-quality samples (PacGAN protocol, "
+              "2,500 samples, checked every 250 steps, at most 4,000 steps; evaluation time excluded). "
+              "Same MLPs, batch 256, same seeds. *ganlib*: non-saturating loss on logits, lr 1e-3 (G) / "
+              "2e-3 (D), cool-down to a tenth after 2,000 steps. *DCGAN tutorial*: Adam 2e-4, β1 0.5, "
+              "BCE on sigmoid outputs (the PyTorch DCGAN tutorial's recipe).", "",
+              "| recipe | seed | steps to quality | seconds |", "|---|---|---|---|"]
+    for recipe in ("ganlib", "DCGAN tutorial"):
+        for seed in range(args.seeds):
+            steps, seconds = ring_time_to_quality(seed, recipe)
+            reached = f"{steps:,}" if steps else "not within 4,000"
+            lines.append(f"| {recipe} | {seed} | {reached} | {seconds:.1f} |")
+            print(f"  {recipe} seed {seed}: {reached} ({seconds:.1f} s)", flush=True)
+    lines.append("")
+    print("time to quality on the digits ...", flush=True)
+    judge = DigitsJudge()
+    lines += ["## Time to quality on the digits", "",
+              "DCGAN-style G and D (width 64, latent 32) on scikit-learn's 8×8 digits, batch 64, Adam 2e-4, β1 0.5 "
+              "for both recipes: *ganlib* computes the non-saturating loss on logits; the *DCGAN tutorial* puts a "
+              "sigmoid on D and uses BCELoss. Quality (a proxy until the course's digits classifier lands): a "
+              "logistic regression fit on the training split "
+              f"(held-out accuracy {100 * judge.test_accuracy:.1f} %) recognises ≥ 60 % of 500 samples with "
+              f"probability ≥ 0.9, with all 10 digits among them (held-out real digits: "
+              f"{100 * judge.real_confident:.0f} %, {judge.real_classes} digits). Checked every 250 steps, "
+              "at most 3,000.", "",
+              "| recipe | seed | steps to quality | seconds |", "|---|---|---|---|"]
+    for recipe in ("ganlib", "DCGAN tutorial"):
+        for seed in range(args.seeds):
+            steps, seconds = digits_time_to_quality(judge, seed, recipe)
+            reached = f"{steps:,}" if steps else "not within 3,000"
+            lines.append(f"| {recipe} | {seed} | {reached} | {seconds:.1f} |")
+            print(f"  {recipe} seed {seed}: {reached} ({seconds:.1f} s)", flush=True)
+    lines.append("")
+    (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines))
+    print("wrote benchmarks/results.md")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,87 @@
+"""Student versions: what `python3 course.py student` writes equals nbgrader's own output."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+spec = importlib.util.spec_from_file_location("course_for_students", ROOT / "course.py")
+course = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(course)
+
+
+@pytest.fixture(scope="module")
+def student_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("student")
+    assert course.student([str(out)]) == 0
+    return out
+
+
+def _nbgrader_version(path: Path):
+    """The student version as nbgrader 0.9 writes it: ClearSolutions, ClearHiddenTests, outputs cleared."""
+    preprocessors = pytest.importorskip("nbgrader.preprocessors", reason="nbgrader (instructor extra) not installed")
+    from nbconvert.preprocessors import ClearOutputPreprocessor
+
+    nb = nbformat.read(path, as_version=4)
+    for preprocessor in (preprocessors.ClearSolutions(), preprocessors.ClearHiddenTests(), ClearOutputPreprocessor()):
+        nb, _ = preprocessor.preprocess(nb, {})
+    return nb
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_student_version_equals_nbgraders(path, student_dir):
+    ours = nbformat.read(student_dir / path.name, as_version=4)
+    theirs = _nbgrader_version(path)
+    assert len(ours.cells) == len(theirs.cells)
+    for mine, reference in zip(ours.cells, theirs.cells, strict=True):
+        assert mine.cell_type == reference.cell_type
+        assert mine.source == reference.source
+        if mine.cell_type == "code":
+            assert mine.outputs == reference.outputs == [] and mine.execution_count is None
+    assert ours.metadata == theirs.metadata
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_has_two_stubbed_exercises_and_no_solution_left(path, student_dir):
+    text = (student_dir / path.name).read_text()
+    cells = json.loads(text)["cells"]
+    solutions = [c for c in cells if c["metadata"].get("nbgrader", {}).get("solution")]
+    assert len(solutions) >= 2, f"{path.name} has {len(solutions)} exercises with solutions"
+    assert all("raise NotImplementedError()" in c["source"] for c in solutions)
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS"):
+        assert marker not in text
+    # Every stubbed exercise is followed by its self-check.
+    for i, cell in enumerate(cells):
+        if cell in solutions:
+            assert "exercises.check_" in cells[i + 1]["source"], f"{path.name}: no check after cell {i}"
+
+
+def _cell(source, kind="code", **nbgrader):
+    meta = {"nbgrader": nbgrader} if nbgrader else {}
+    return {"cell_type": kind, "metadata": meta, "source": source, "outputs": [{"x": 1}], "execution_count": 3}
+
+
+def test_stub_keeps_indentation_and_whole_cell_solutions_become_stubs():
+    source = "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+    cell = course.student_cell(_cell(source, solution=True))
+    assert cell["source"] == "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()\n"
+    assert cell["outputs"] == [] and cell["execution_count"] is None
+    stub = "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert course.student_cell(_cell("x = 42", solution=True))["source"] == stub
+    assert course.student_cell(_cell("An answer.", kind="markdown", solution=True))["source"] == "YOUR ANSWER HERE"
+
+
+@pytest.mark.parametrize("cell, message", [
+    (_cell("### BEGIN SOLUTION\nx = 1\n", solution=True), "not closed"),
+    (_cell("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION", solution=True), "nested"),
+    (_cell("### BEGIN SOLUTION\nx = 1\n### END SOLUTION"), "not marked as a solution cell"),
+    (_cell("### BEGIN HIDDEN TESTS\nassert x\n### END HIDDEN TESTS"), "not marked as a grade cell"),
+])
+def test_malformed_markers_are_explained(cell, message):
+    with pytest.raises(ValueError, match=message):
+        course.student_cell(cell)
