@@ -99,6 +99,31 @@ class _SigmoidD(nn.Module):
         return self.net(x)
 
 
+class _TutorialRecipe:
+    """The PyTorch DCGAN tutorial's training loop: Adam(2e-4, betas=(0.5, 0.999)) for both,
+    BCELoss on D's sigmoid outputs, the generator trained towards the "real" label."""
+
+    def __init__(self, G: nn.Module, D: nn.Module, latent_dim: int):
+        self.G, self.D, self.latent_dim = G, D, latent_dim
+        self.opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+        self.bce = nn.BCELoss()
+
+    def train(self, batches, steps: int) -> None:
+        for _ in range(steps):
+            real = next(batches)[0]
+            ones, zeros = torch.ones(len(real)), torch.zeros(len(real))
+            fake = self.G(torch.randn(len(real), self.latent_dim))
+            d_loss = self.bce(self.D(real), ones) + self.bce(self.D(fake.detach()), zeros)
+            self.opt_d.zero_grad()
+            d_loss.backward()
+            self.opt_d.step()
+            g_loss = self.bce(self.D(fake), ones)
+            self.opt_g.zero_grad()
+            g_loss.backward()
+            self.opt_g.step()
+
+
 def _ring_quality(samples: torch.Tensor) -> bool:
     result = metrics.mode_coverage(samples, "ring")
     return result.modes_covered >= 7 and result.high_quality >= 0.5
@@ -121,25 +146,10 @@ def ring_time_to_quality(seed: int, recipe: str, max_steps: int = 4000, every: i
             if _ring_quality(gan.sample(2500)):
                 return step, elapsed
         return None, elapsed
-    # The PyTorch DCGAN tutorial's recipe: Adam(2e-4, betas=(0.5, 0.999)) for both, BCELoss on
-    # sigmoid outputs, the generator trained towards the "real" label.
-    D = _SigmoidD()
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce, ones, zeros = nn.BCELoss(), torch.ones(256), torch.zeros(256)
+    tutorial = _TutorialRecipe(G, _SigmoidD(), latent_dim=8)
     for step in range(every, max_steps + 1, every):
         start = time.perf_counter()
-        for _ in range(every):
-            (real,) = next(loader)
-            fake = G(torch.randn(256, 8))
-            d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-            opt_d.zero_grad()
-            d_loss.backward()
-            opt_d.step()
-            g_loss = bce(D(fake), ones)
-            opt_g.zero_grad()
-            g_loss.backward()
-            opt_g.step()
+        tutorial.train(loader, every)
         elapsed += time.perf_counter() - start
         with torch.no_grad():
             if _ring_quality(G(torch.randn(2500, 8))):
@@ -189,23 +199,10 @@ def digits_time_to_quality(judge: DigitsJudge, seed: int, recipe: str, max_steps
             if judge.good(gan.sample(500)):
                 return step, elapsed
         return None, elapsed
-    D = nn.Sequential(D, nn.Sigmoid())
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce, ones, zeros = nn.BCELoss(), torch.ones(64), torch.zeros(64)
+    tutorial = _TutorialRecipe(G, nn.Sequential(D, nn.Sigmoid()), latent_dim=32)
     for step in range(every, max_steps + 1, every):
         start = time.perf_counter()
-        for _ in range(every):
-            real, _ = next(loader)
-            fake = G(torch.randn(64, 32))
-            d_loss = bce(D(real), ones) + bce(D(fake.detach()), zeros)
-            opt_d.zero_grad()
-            d_loss.backward()
-            opt_d.step()
-            g_loss = bce(D(fake), ones)
-            opt_g.zero_grad()
-            g_loss.backward()
-            opt_g.step()
+        tutorial.train(loader, every)
         elapsed += time.perf_counter() - start
         G.eval()
         with torch.no_grad():

@@ -337,6 +337,17 @@ def _stale_gradients(model: torch.nn.Module) -> None:
         p.grad = torch.full_like(p, 0.5)
 
 
+def _expect_one_adam_step(model: torch.nn.Module, before: torch.nn.Module, reference: torch.nn.Module,
+                          player: str) -> None:
+    """The learner's ``model`` moved from ``before`` exactly as one clean Adam step (``reference``)."""
+    optimizer, letter = f"{player[0]}_optimizer", player[0].upper()
+    if _same(model, before):
+        raise _NotYet(f"the {player}'s weights did not change; call {optimizer}.step() after backward().")
+    if not _close(model, reference):
+        raise _NotYet(f"the {player}'s update differs from one Adam step on this loss. Did you call "
+                      f"{optimizer}.zero_grad() before loss.backward()? Old gradients were left on {letter}.")
+
+
 def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
     """``discriminator_step(G, D, d_optimizer, real, latent_dim) -> loss``: steps 3-6 of §3.1."""
 
@@ -370,11 +381,7 @@ def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
                           "(G(z).detach()) or generate them under torch.no_grad(): step 6 must not reach G.")
         if not _same(G1, G):
             raise _NotYet("the generator's weights changed; step 6 updates the discriminator only.")
-        if _same(D1, D):
-            raise _NotYet("the discriminator's weights did not change; call d_optimizer.step() after backward().")
-        if not _close(D1, D0):
-            raise _NotYet("the discriminator's update differs from one Adam step on this loss. Did you call "
-                          "d_optimizer.zero_grad() before loss.backward()? Old gradients were left on D.")
+        _expect_one_adam_step(D1, before=D, reference=D0, player="discriminator")
         return "computes the discriminator's loss on real and detached fake samples and takes one step."
 
     return _report("discriminator_step", body)
@@ -410,11 +417,7 @@ def check_generator_step(generator_step: Callable) -> CheckResult:
         if not _same(D1, D):
             raise _NotYet("the discriminator's weights changed during the generator's step; keep D fixed "
                           "(step only g_optimizer).")
-        if _same(G1, G):
-            raise _NotYet("the generator's weights did not change; call g_optimizer.step() after backward().")
-        if not _close(G1, G0):
-            raise _NotYet("the generator's update differs from one Adam step on this loss. Did you call "
-                          "g_optimizer.zero_grad() before loss.backward()? Old gradients were left on G.")
+        _expect_one_adam_step(G1, before=G, reference=G0, player="generator")
         return "updates the generator with the non-saturating loss and leaves the discriminator unchanged."
 
     return _report("generator_step", body)

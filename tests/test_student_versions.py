@@ -85,3 +85,20 @@ def test_stub_keeps_indentation_and_whole_cell_solutions_become_stubs():
 def test_malformed_markers_are_explained(cell, message):
     with pytest.raises(ValueError, match=message):
         course.student_cell(cell)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_each_stub_is_reported_by_its_check_and_nothing_raises(path, student_dir, capsys):
+    """In a student version the stub raises only inside its check, which names it; no cell fails."""
+    from ganlib import exercises
+
+    cells = json.loads((student_dir / path.name).read_text())["cells"]
+    for i, cell in enumerate(cells):
+        if not cell["metadata"].get("nbgrader", {}).get("solution"):
+            continue
+        namespace = {"torch": __import__("torch"), "exercises": exercises}
+        exec(cell["source"], namespace)  # defining the stub raises nothing
+        exec(cells[i + 1]["source"], namespace)
+        result = namespace["result"]
+        assert not result.passed and "replace `raise NotImplementedError()`" in result.message
+        assert result.message in capsys.readouterr().out
