@@ -195,13 +195,16 @@ def _split_batch(batch: object) -> tuple[torch.Tensor, torch.Tensor | None]:
     )
 
 
-def _check_finite(loss: torch.Tensor, which: str, gan: GAN) -> None:
-    if not torch.isfinite(loss):
+def _check_finite(loss: torch.Tensor, which: str, gan: GAN) -> float:
+    """The loss as a float, after checking it is finite (before any weight changes)."""
+    value = loss.item()
+    if not math.isfinite(value):
         raise NonFiniteLossError(
-            f"Training stopped at step {gan.step + 1}: the {which} loss is {loss.item()} "
+            f"Training stopped at step {gan.step + 1}: the {which} loss is {value} "
             f"({gan.loss.name} loss). No weight was changed by this step. Try lower learning "
             "rates, check the data for NaN or inf, or use a loss that cannot overflow."
         )
+    return value
 
 
 def _grad_norm(model: nn.Module) -> torch.Tensor:
@@ -237,7 +240,7 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
         d_loss = loss.discriminator(real_logits, fake_logits)
         if gan.penalty is not None:
             d_loss = d_loss + gan.penalty(D, real, fake, labels)
-        _check_finite(d_loss, "discriminator", gan)
+        d_value = _check_finite(d_loss, "discriminator", gan)
         gan.d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         d_grad_norm = _grad_norm(D)
@@ -248,7 +251,7 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
     z = gan.noise(len(real))
     fake = G(z, *condition)
     g_loss = loss.generator(D(fake, *condition))
-    _check_finite(g_loss, "generator", gan)
+    g_value = _check_finite(g_loss, "generator", gan)
     gan.g_optimizer.zero_grad(set_to_none=True)
     g_loss.backward(inputs=gan.generator_parameters)
     g_grad_norm = _grad_norm(G)
@@ -256,13 +259,13 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
 
     gan.step += 1
     with torch.no_grad():  # what the history records, as floats (one transfer, no graphs kept)
-        record = torch.stack([
-            d_loss, g_loss,
+        d_real, d_fake, d_norm, g_norm = torch.stack([
             torch.sigmoid(real_logits).mean(),  # mean D(x)
             torch.sigmoid(fake_logits).mean(),  # mean D(G(z))
             d_grad_norm.to(d_loss.device), g_grad_norm.to(d_loss.device),
         ]).tolist()
-    return dict(zip(HISTORY_KEYS, record, strict=True))
+    return {"d_loss": d_value, "g_loss": g_value, "d_real": d_real, "d_fake": d_fake,
+            "d_grad_norm": d_norm, "g_grad_norm": g_norm}
 
 
 def _forever(data: Iterable) -> Iterator:
