@@ -1,4 +1,5 @@
-"""Measuring a GAN: for 2D mixtures, the PacGAN protocol (Lin et al., 2018).
+"""Measuring a GAN: for 2D mixtures, the PacGAN protocol (Lin et al., 2018); for any data,
+distances between feature sets (Fréchet distance, KID, precision/recall, density/coverage).
 
 Given generated samples and a Gaussian mixture with K modes and standard deviation sigma:
 
@@ -19,7 +20,14 @@ import torch
 
 from .data import GRID, RING, GaussianMixture
 
-__all__ = ["ModeCoverage", "mode_coverage"]
+__all__ = [
+    "ModeCoverage",
+    "density_coverage",
+    "frechet_distance",
+    "kernel_inception_distance",
+    "mode_coverage",
+    "precision_recall",
+]
 
 
 @dataclass(frozen=True)
@@ -84,3 +92,111 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
         reverse_kl=max(reverse_kl, 0.0),  # exact 0 for an even histogram despite rounding
         counts=counts,
     )
+
+
+# --- Feature-set metrics (COURSE.md: the FID family) ---------------------------------------
+def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
+    x = torch.as_tensor(x).detach().to("cpu", torch.float64)
+    if x.dim() != 2:
+        raise ValueError(f"{name}: expected an N x D matrix of features, got shape {tuple(x.shape)}.")
+    if len(x) < min_rows:
+        raise ValueError(f"{name}: needs at least {min_rows} samples, got {len(x)}.")
+    if not torch.isfinite(x).all():
+        raise ValueError(f"{name} contains NaN or inf; check the feature extractor's input.")
+    return x
+
+
+def _same_width(a: torch.Tensor, b: torch.Tensor) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"real and fake features differ in width: {a.shape[1]} vs {b.shape[1]}.")
+
+
+def _covariance(x: torch.Tensor) -> torch.Tensor:
+    """Unbiased (N - 1) covariance, D x D even for D = 1."""
+    return torch.cov(x.T, correction=1).reshape(x.shape[1], x.shape[1])
+
+
+def _sqrtm_psd(matrix: torch.Tensor) -> torch.Tensor:
+    values, vectors = torch.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * values.clamp_min(0).sqrt()) @ vectors.T
+
+
+def frechet_distance(real, fake) -> float:
+    r"""Fréchet distance between Gaussians fitted to two feature sets (FID on Inception features):
+    :math:`\|\mu_r - \mu_f\|^2 + \mathrm{tr}(\Sigma_r + \Sigma_f - 2(\Sigma_r\Sigma_f)^{1/2})`,
+    with unbiased covariances (N - 1). The trace term uses
+    :math:`\mathrm{tr}(\Sigma_r\Sigma_f)^{1/2} = \mathrm{tr}(\Sigma_r^{1/2}\Sigma_f\Sigma_r^{1/2})^{1/2}`,
+    a symmetric positive semi-definite root, which is numerically stable.
+    Each set needs more samples than dimensions (else the covariance is singular: an error).
+    """
+    r, f = _features(real, "real"), _features(fake, "fake")
+    _same_width(r, f)
+    for name, x in (("real", r), ("fake", f)):
+        if len(x) <= x.shape[1]:
+            raise ValueError(
+                f"{name}: {len(x)} samples in {x.shape[1]} dimensions make the covariance singular and the "
+                f"distance meaningless; use more than {x.shape[1]} samples (thousands, ideally) or fewer features."
+            )
+    mu_r, mu_f = r.mean(0), f.mean(0)
+    cov_r, cov_f = _covariance(r), _covariance(f)
+    root_r = _sqrtm_psd(cov_r)
+    cross = torch.linalg.eigvalsh(root_r @ cov_f @ root_r).clamp_min(0).sqrt().sum()
+    value = (mu_r - mu_f).pow(2).sum() + cov_r.trace() + cov_f.trace() - 2 * cross
+    return max(float(value), 0.0)
+
+
+def kernel_inception_distance(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> float:
+    r"""KID (Bińkowski et al., 2018): the unbiased MMD² with the cubic kernel
+    :math:`k(x, y) = (x \cdot y / d + 1)^3`, averaged over ``subsets`` random subsets of up to
+    ``subset_size`` samples from each set. Unbiased: near 0 (and possibly negative) for equal distributions."""
+    r, f = _features(real, "real"), _features(fake, "fake")
+    _same_width(r, f)
+    d = r.shape[1]
+    m = min(subset_size, len(r), len(f))
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for _ in range(subsets):
+        x = r[torch.randperm(len(r), generator=gen)[:m]]
+        y = f[torch.randperm(len(f), generator=gen)[:m]]
+        k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
+        off = m * (m - 1)
+        total += float((k_xx.sum() - k_xx.trace()) / off + (k_yy.sum() - k_yy.trace()) / off - 2 * k_xy.mean())
+    return total / subsets
+
+
+def _kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each point of ``x`` to its k-th nearest other point of ``x``."""
+    if len(x) <= k:
+        raise ValueError(f"needs more than k={k} samples per set, got {len(x)}.")
+    distances = torch.cdist(x, x)
+    return distances.kthvalue(k + 1, dim=1).values  # +1: the point itself is at distance 0
+
+
+def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019), with k = 3 by default.
+
+    Precision: the share of fake samples inside the real manifold (within the k-NN radius of some
+    real sample, distance <= radius). Recall: the share of real samples inside the fake manifold.
+    """
+    r, f = _features(real, "real"), _features(fake, "fake")
+    _same_width(r, f)
+    radius_r, radius_f = _kth_neighbour_radius(r, k), _kth_neighbour_radius(f, k)
+    precision = (torch.cdist(f, r) <= radius_r[None, :]).any(dim=1).double().mean()
+    recall = (torch.cdist(r, f) <= radius_f[None, :]).any(dim=1).double().mean()
+    return float(precision), float(recall)
+
+
+def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
+    """Density and coverage (Naeem et al., 2020), with k = 5 by default.
+
+    Density: how many real k-NN balls contain each fake sample (distance < radius), averaged and
+    divided by k (1 on average for matching distributions; it can exceed 1). Coverage: the share
+    of real samples whose k-NN ball contains at least one fake sample.
+    """
+    r, f = _features(real, "real"), _features(fake, "fake", min_rows=1)
+    _same_width(r, f)
+    radius = _kth_neighbour_radius(r, k)
+    inside = torch.cdist(f, r) < radius[None, :]  # fake x real
+    density = inside.double().sum() / (k * len(f))
+    coverage = inside.any(dim=0).double().mean()
+    return float(density), float(coverage)

@@ -1,0 +1,127 @@
+"""The FID family against independent computations: scipy, closed forms, brute force."""
+
+import math
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+
+from ganlib import metrics
+
+RNG = np.random.default_rng(0)
+
+
+def random_set(n, d, shift=0.0, seed=0):
+    rng = np.random.default_rng(seed)
+    mixing = rng.normal(size=(d, d))
+    return rng.normal(size=(n, d)) @ mixing + shift
+
+
+def scipy_frechet(a, b):
+    mu_a, mu_b = a.mean(0), b.mean(0)
+    cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    root = scipy.linalg.sqrtm(cov_a @ cov_b).real
+    return float(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * root))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_frechet_distance_matches_scipy_sqrtm(seed):
+    a, b = random_set(400, 8, seed=seed), random_set(300, 8, shift=0.5, seed=seed + 100)
+    expected = scipy_frechet(a, b)
+    assert metrics.frechet_distance(torch.tensor(a), torch.tensor(b)) == pytest.approx(expected, rel=1e-6)
+
+
+def test_frechet_distance_closed_forms():
+    a = random_set(500, 6, seed=1)
+    shift = np.array([1.0, -2.0, 0.5, 0.0, 3.0, 1.0])
+    # A shifted copy has the same covariance: the distance is exactly |shift|^2.
+    assert metrics.frechet_distance(a, a + shift) == pytest.approx(float((shift**2).sum()), rel=1e-9)
+    # A scaled copy: mean a*mu, covariance a^2 Sigma: (1 - s)^2 (|mu|^2 + tr Sigma).
+    s = 1.7
+    expected = (1 - s) ** 2 * (float((a.mean(0) ** 2).sum()) + float(np.trace(np.cov(a, rowvar=False))))
+    assert metrics.frechet_distance(a, s * a) == pytest.approx(expected, rel=1e-7)
+    assert metrics.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-8)
+
+
+def brute_kid(x, y):
+    d, m = x.shape[1], len(x)
+    k = lambda u, v: (float(np.dot(u, v)) / d + 1) ** 3  # noqa: E731
+    xx = sum(k(x[i], x[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    yy = sum(k(y[i], y[j]) for i in range(m) for j in range(m) if i != j) / (m * (m - 1))
+    xy = sum(k(x[i], y[j]) for i in range(m) for j in range(m)) / (m * m)
+    return xx + yy - 2 * xy
+
+
+def test_kid_equals_the_unbiased_mmd_by_brute_force():
+    x, y = random_set(30, 4, seed=2), random_set(30, 4, shift=0.3, seed=3)
+    # One subset of every sample: the estimator is permutation invariant, so it is the full MMD^2.
+    assert metrics.kernel_inception_distance(x, y, subsets=1, subset_size=30) == pytest.approx(brute_kid(x, y),
+                                                                                              rel=1e-9)
+
+
+def test_kid_is_near_zero_for_one_distribution_and_grows_with_a_shift():
+    near = metrics.kernel_inception_distance(RNG.normal(size=(2000, 8)), RNG.normal(size=(2000, 8)), subsets=20)
+    far = metrics.kernel_inception_distance(RNG.normal(size=(2000, 8)), RNG.normal(size=(2000, 8)) + 1, subsets=20)
+    assert abs(near) < 0.02 < far
+
+
+def brute_precision_recall(real, fake, k):
+    def radius(points, i):
+        return sorted(math.dist(points[i], q) for j, q in enumerate(points) if j != i)[k - 1]
+
+    def share(samples, support):
+        radii = [radius(support, i) for i in range(len(support))]
+        return sum(any(math.dist(s, c) <= r for c, r in zip(support, radii, strict=True)) for s in samples) / len(
+            samples)
+
+    return share(fake, real), share(real, fake)
+
+
+def brute_density_coverage(real, fake, k):
+    radii = [sorted(math.dist(p, q) for j, q in enumerate(real) if j != i)[k - 1] for i, p in enumerate(real)]
+    counts = [sum(math.dist(f, c) < r for c, r in zip(real, radii, strict=True)) for f in fake]
+    covered = [any(math.dist(f, c) < r for f in fake) for c, r in zip(real, radii, strict=True)]
+    return sum(counts) / (k * len(fake)), sum(covered) / len(real)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_precision_recall_and_density_coverage_match_brute_force(seed):
+    real, fake = random_set(40, 3, seed=seed).tolist(), random_set(35, 3, shift=0.7, seed=seed + 9).tolist()
+    assert metrics.precision_recall(real, fake) == pytest.approx(brute_precision_recall(real, fake, 3), abs=1e-12)
+    assert metrics.density_coverage(real, fake) == pytest.approx(brute_density_coverage(real, fake, 5), abs=1e-12)
+
+
+def test_hand_built_boundaries():
+    real = [[float(x), 0.0] for x in range(5)]  # 3rd-neighbour radii: 3, 2, 2, 2, 3
+    fake = [[5.0, 0.0], [7.0, 0.0], [7.5, 0.0], [10.0, 0.0]]
+    # 5 and 7 lie within radius 3 of the point 4 (7 exactly on it: <= counts); 7.5 and 10 do not.
+    # Fake radii (3rd neighbour): 5, 3, 2.5, 5; the real point 0 sits exactly 5 from the fake 5.
+    assert metrics.precision_recall(real, fake) == (0.5, 1.0)
+    # Density/coverage use <, and k = 5 needs 6 real points: radii below are all 5 (or 3 and 4).
+    real6 = [[float(x), 0.0] for x in range(6)]  # 5th-neighbour radii: 5, 4, 3, 3, 4, 5
+    inside_all = [[2.5, 0.0]]  # within every ball: counts 6, density 6 / 5
+    assert metrics.density_coverage(real6, inside_all) == (pytest.approx(6 / 5), 1.0)
+    on_the_edge = [[10.0, 0.0]]  # exactly 5 from the point 5 (radius 5): not inside
+    assert metrics.density_coverage(real6, on_the_edge) == (0.0, 0.0)
+
+
+def test_identical_sets_score_perfectly():
+    x = random_set(200, 5, seed=7)
+    assert metrics.precision_recall(x, x) == (1.0, 1.0)
+    density, coverage = metrics.density_coverage(x, x)
+    assert coverage == 1.0 and density > 0.9
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: metrics.frechet_distance(np.zeros((10, 64)), np.ones((100, 64))), r"real: 10 samples in 64 dimensions"),
+    (lambda: metrics.frechet_distance(np.zeros((1, 2)), np.ones((10, 2))), r"real: needs at least 2 samples"),
+    (lambda: metrics.frechet_distance(np.full((10, 2), np.nan), np.ones((10, 2))), r"real contains NaN"),
+    (lambda: metrics.frechet_distance(np.zeros((10, 2)), np.ones((10, 3))), r"differ in width: 2 vs 3"),
+    (lambda: metrics.kernel_inception_distance(np.zeros((5,)), np.ones((5, 2))), r"real: expected an N x D"),
+    (lambda: metrics.precision_recall(np.zeros((3, 2)), np.ones((10, 2))), r"more than k=3 samples"),
+    (lambda: metrics.density_coverage(np.zeros((10, 2)), np.array([[np.inf, 0.0]] * 3)), r"fake contains NaN or inf"),
+])
+def test_edge_cases_get_clear_errors(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
