@@ -162,6 +162,11 @@ def _scalar(value, name: str, case: str) -> float:
     return float(value)
 
 
+def _expect_match(fn: Callable, reference: Callable, args: tuple, name: str, case: str) -> None:
+    """The learner's ``fn`` returns the same number as ``reference`` on ``args``."""
+    _expect_close(_scalar(_call(fn, *args), name, case), float(reference(*args)), name, case)
+
+
 def _expect_close(got: float, expected: float, name: str, case: str, hints: dict[float, str] | None = None) -> None:
     if math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
         return
@@ -223,6 +228,10 @@ def check_ring_means(ring_means: Callable) -> CheckResult:
     return _report("ring_means", body)
 
 
+def _high_quality_reference(samples: torch.Tensor, means: torch.Tensor, std: float) -> torch.Tensor:
+    return (torch.cdist(samples, means).min(dim=1).values < 3 * std).float().mean()
+
+
 def check_high_quality_fraction(high_quality_fraction: Callable) -> CheckResult:
     """``high_quality_fraction(samples, means, std)`` -> share of samples within 3 std of the nearest mean."""
 
@@ -241,11 +250,8 @@ def check_high_quality_fraction(high_quality_fraction: Callable) -> CheckResult:
         for trial in range(3):
             means = torch.randn(6, 2, generator=gen) * 3
             samples = means[torch.randint(6, (200,), generator=gen)] + 0.08 * torch.randn(200, 2, generator=gen)
-            std = 0.05
-            expected = (torch.cdist(samples, means).min(dim=1).values < 3 * std).float().mean().item()
             case = f"200 random samples around 6 random means (trial {trial + 1})"
-            _expect_close(_scalar(_call(high_quality_fraction, samples, means, std), name, case), expected,
-                          name, case)
+            _expect_match(high_quality_fraction, _high_quality_reference, (samples, means, 0.05), name, case)
         return "counts the samples within 3 standard deviations of their nearest mean."
 
     return _report("high_quality_fraction", body)
@@ -267,13 +273,11 @@ def check_value_function(value_function: Callable) -> CheckResult:
         })
         for seed in range(3):
             r, f = _random_logits(seed), _random_logits(seed + 10, n=9)
-            case = f"random logits (seed {seed}; 16 real, 9 fake)"
-            expected = losses.value_function(r, f).item()
-            _expect_close(_scalar(_call(value_function, r, f), name, case), expected, name, case)
+            _expect_match(value_function, losses.value_function, (r, f), name,
+                          f"random logits (seed {seed}; 16 real, 9 fake)")
         big = torch.tensor([60.0, -60.0])
-        case = "logits ±60 (D(x) within 1e-26 of 0 or 1)"
-        _expect_close(_scalar(_call(value_function, big, big), name, case), losses.value_function(big, big).item(),
-                      name, case)
+        _expect_match(value_function, losses.value_function, (big, big), name,
+                      "logits ±60 (D(x) within 1e-26 of 0 or 1)")
         return "matches V(D, G) on hand-checked, random and extreme logits."
 
     return _report("value_function", body)
@@ -439,11 +443,10 @@ def check_non_saturating_loss(non_saturating_loss: Callable) -> CheckResult:
         })
         for seed in range(3):
             f = _random_logits(seed)
-            case = f"random logits (seed {seed})"
-            _expect_close(_scalar(_call(non_saturating_loss, f), name, case), reference(f).item(), name, case)
+            _expect_match(non_saturating_loss, reference, (f,), name, f"random logits (seed {seed})")
         rejected = torch.tensor([-200.0, -150.0])
-        case = "logits -200 and -150 (D rejects the fakes completely)"
-        _expect_close(_scalar(_call(non_saturating_loss, rejected), name, case), reference(rejected).item(), name, case)
+        _expect_match(non_saturating_loss, reference, (rejected,), name,
+                      "logits -200 and -150 (D rejects the fakes completely)")
         return "is -log D(G(z)), finite even where D rejects the fakes completely."
 
     return _report("non_saturating_loss", body)
@@ -466,9 +469,8 @@ def check_hinge_discriminator_loss(hinge_discriminator_loss: Callable) -> CheckR
         })
         for seed in range(3):
             rr, ff = _random_logits(seed), _random_logits(seed + 5, n=7)
-            case = f"random logits (seed {seed}; 16 real, 7 fake)"
-            _expect_close(_scalar(_call(hinge_discriminator_loss, rr, ff), name, case), reference(rr, ff).item(),
-                          name, case)
+            _expect_match(hinge_discriminator_loss, reference, (rr, ff), name,
+                          f"random logits (seed {seed}; 16 real, 7 fake)")
         return "is E[max(0, 1 - r)] + E[max(0, 1 + f)]."
 
     return _report("hinge_discriminator_loss", body)
