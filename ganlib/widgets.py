@@ -93,8 +93,7 @@ class Playground(W.VBox):
         self.gan = training.GAN(G, D, loss=self.loss.value, lr_g=self.lr_g.value, lr_d=self.lr_d.value,
                                 n_critic=self.k.value, device="cpu")
         self.real = data.sample_toy(self.dataset.value, 50_000, seed=self.seed)
-        self._batches = training._forever(data.tensor_loader(self.real, batch_size=self.batch_size.value,
-                                                              seed=self.seed))
+        self.loader = data.tensor_loader(self.real, batch_size=self.batch_size.value, seed=self.seed)
         self.coverage: list[tuple[int, int]] = []  # (step, modes covered)
         self.redraw()
 
@@ -102,13 +101,9 @@ class Playground(W.VBox):
         """Train ``n`` steps, redrawing every ``redraw_every`` steps and at the end."""
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ValueError(f"n={n!r}: expected a positive number of steps.")
-        for i in range(1, n + 1):
-            record = training.train_step(self.gan, self._batches)
-            for key, value in record.items():
-                self.gan.history[key].append(value)
-            if i % redraw_every == 0 and i < n:
-                self.redraw()
-        self.redraw()
+        for start in range(0, n, redraw_every):
+            training.train(self.gan, self.loader, min(redraw_every, n - start), progress=False)
+            self.redraw()
 
     def run(self) -> None:
         """Train the number of steps in the *steps per run* box, with the buttons disabled meanwhile."""
