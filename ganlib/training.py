@@ -28,6 +28,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .losses import GANLoss, get_loss
+from .regularizers import clip_weights
 
 __all__ = [
     "GAN",
@@ -98,7 +99,8 @@ class GAN:
     ``loss`` is a name from ``ganlib.losses.LOSSES`` or a ``GANLoss``. ``n_critic`` is how
     many discriminator updates precede each generator update. ``penalty``, if given, is
     ``penalty(discriminator, real, fake, labels) -> tensor`` added to the discriminator's
-    loss (a gradient penalty, for example). The models move to ``device``.
+    loss (a gradient penalty, for example). ``weight_clip=c`` clamps the discriminator's
+    weights to [-c, c] after each of its updates (WGAN). The models move to ``device``.
     """
 
     def __init__(
@@ -113,6 +115,7 @@ class GAN:
         n_critic: int = 1,
         latent_dim: int | None = None,
         penalty: Callable[..., torch.Tensor] | None = None,
+        weight_clip: float | None = None,
         device: str | torch.device | None = None,
     ):
         _check_learning_rate("lr_g", lr_g)
@@ -129,6 +132,12 @@ class GAN:
         self.latent_dim = latent_dim
         self.n_critic = n_critic
         self.penalty = penalty
+        if weight_clip is not None and (
+            isinstance(weight_clip, bool) or not isinstance(weight_clip, (int, float))
+            or not math.isfinite(weight_clip) or weight_clip <= 0
+        ):
+            raise ValueError(f"weight_clip={weight_clip!r}: expected None or a positive bound, such as 0.01 (WGAN).")
+        self.weight_clip = weight_clip
         self.generator_parameters = [p for p in generator.parameters() if p.requires_grad]
         self.g_optimizer = torch.optim.Adam(self.generator_parameters, lr=lr_g, betas=betas)
         self.d_optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr_d, betas=betas)
@@ -245,6 +254,8 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
         d_loss.backward()
         d_grad_norm = _grad_norm(D)
         gan.d_optimizer.step()
+        if gan.weight_clip is not None:  # WGAN: keep the critic's weights in a box
+            clip_weights(D, gan.weight_clip)
 
     # Step 7: with D fixed, the generator's loss and update. The loss flows back through D
     # to G's samples, but only G's weights receive gradients (backward's `inputs`).
