@@ -1,5 +1,7 @@
 """Measuring a GAN: for 2D mixtures, the PacGAN protocol (Lin et al., 2018); for any data,
-distances between feature sets (Fréchet distance, KID, precision/recall, density/coverage).
+distances between feature sets (Fréchet distance, KID, precision/recall, density/coverage)
+and the Inception Score on class probabilities. For the digits, ``ganlib.classifier`` gives
+the features and the probabilities (the offline stand-in for Inception).
 
 Given generated samples and a Gaussian mixture with K modes and standard deviation sigma:
 
@@ -24,6 +26,7 @@ __all__ = [
     "ModeCoverage",
     "density_coverage",
     "frechet_distance",
+    "inception_score",
     "kernel_inception_distance",
     "mode_coverage",
     "precision_recall",
@@ -200,3 +203,24 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     density = inside.double().sum() / (k * len(f))
     coverage = inside.any(dim=0).double().mean()
     return float(density), float(coverage)
+
+
+def inception_score(probabilities, splits: int = 10) -> tuple[float, float]:
+    r"""Inception Score (Salimans et al., 2016) from class probabilities p(y|x), N x C:
+    :math:`\exp(\mathbb{E}_x[\mathrm{KL}(p(y|x) \,\|\, p(y))])`, with p(y) the mean over the split.
+    High when each sample is classified confidently *and* the classes are used evenly: at most C,
+    at least 1. Returns the mean and standard deviation over ``splits`` equal parts (in order).
+    """
+    p = _features(probabilities, "probabilities", min_rows=1)
+    if (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(len(p), dtype=p.dtype), atol=1e-4):
+        raise ValueError("probabilities: each row must be a probability distribution (>= 0, summing to 1); "
+                         "pass softmax(logits), not the logits.")
+    if isinstance(splits, bool) or not isinstance(splits, int) or not 1 <= splits <= len(p):
+        raise ValueError(f"splits={splits!r}: expected an integer between 1 and the number of samples ({len(p)}).")
+    scores = []
+    for part in torch.tensor_split(p, splits):
+        marginal = part.mean(0, keepdim=True)
+        kl = torch.where(part > 0, part * (part.log() - marginal.log()), torch.zeros_like(part)).sum(1)
+        scores.append(kl.mean().exp())
+    scores = torch.stack(scores)
+    return float(scores.mean()), float(scores.std(correction=0)) if splits > 1 else 0.0

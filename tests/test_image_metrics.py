@@ -125,3 +125,46 @@ def test_identical_sets_score_perfectly():
 def test_edge_cases_get_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- Inception Score -------------------------------------------------------------------------
+def scipy_inception_score(p):
+    """exp(mean KL(p(y|x) || p(y))) with scipy's KL (scipy.stats.entropy(pk, qk))."""
+    import scipy.stats
+
+    marginal = p.mean(0)
+    return math.exp(np.mean([scipy.stats.entropy(row, marginal) for row in p]))
+
+
+def test_inception_score_matches_scipy_on_random_probabilities():
+    logits = RNG.normal(size=(300, 10)) * 2
+    p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    mean, std = metrics.inception_score(p, splits=1)
+    assert mean == pytest.approx(scipy_inception_score(p), rel=1e-10) and std == 0.0
+    mean3, std3 = metrics.inception_score(p, splits=3)
+    parts = [scipy_inception_score(part) for part in np.array_split(p, 3)]
+    assert mean3 == pytest.approx(np.mean(parts), rel=1e-10)
+    assert std3 == pytest.approx(np.std(parts), rel=1e-8)
+
+
+def test_inception_score_extremes_are_closed_form():
+    confident_even = np.eye(10)[np.arange(500) % 10]  # one-hot, every class equally often
+    assert metrics.inception_score(confident_even, splits=5)[0] == pytest.approx(10.0, rel=1e-12)
+    collapsed = np.eye(10)[np.zeros(500, dtype=int)]  # all one class: the score's minimum
+    assert metrics.inception_score(collapsed)[0] == pytest.approx(1.0, abs=1e-12)
+    unsure = np.full((500, 10), 0.1)  # no confidence at all
+    assert metrics.inception_score(unsure)[0] == pytest.approx(1.0, abs=1e-12)
+    half = np.eye(10)[np.arange(500) % 5]  # 5 classes only: exp(log 5)
+    assert metrics.inception_score(half)[0] == pytest.approx(5.0, rel=1e-12)
+
+
+@pytest.mark.parametrize("probabilities, splits, message", [
+    (np.array([[2.0, -1.0]]), 1, "pass softmax"),
+    (np.array([[0.2, 0.2]]), 1, "summing to 1"),
+    (np.full((4, 2), 0.5), 5, "splits=5"),
+    (np.full((4, 2), 0.5), 0, "splits=0"),
+    (np.array([[np.nan, 1.0]]), 1, "NaN"),
+])
+def test_inception_score_bad_input(probabilities, splits, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.inception_score(probabilities, splits=splits)
