@@ -128,7 +128,9 @@ def load_digits_classifier(path: str | Path = WEIGHTS) -> DigitsClassifier:
             "recreate it with `python -m ganlib.classifier`."
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a ganlib digits-classifier file; recreate it with `python -m ganlib.classifier`.")
+        raise ValueError(
+            f"{path} is not a ganlib digits-classifier file; recreate it with `python -m ganlib.classifier`."
+        )
     model = DigitsClassifier()
     model.load_state_dict(state["state_dict"])
     model.test_accuracy = state["test_accuracy"]
