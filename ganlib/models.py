@@ -5,6 +5,7 @@ Discriminators return **logits**, one per sample (shape N): the probability "rea
 numerically safer than taking probabilities.
 
 * ``MLPGenerator`` / ``MLPDiscriminator``: small fully connected nets for 2D (or any vector) data.
+* ``PackedDiscriminator``: PacGAN's discriminator (Lin et al., 2018), judging m samples at once.
 * ``DCGANGenerator`` / ``DCGANDiscriminator``: DCGAN-style convolutional nets (Radford et al.,
   2016) for square images of side 8, 16, 28 or 32, with DCGAN's weight initialisation and an
   optional class-label condition (``n_classes``).
@@ -23,6 +24,7 @@ __all__ = [
     "DCGANGenerator",
     "MLPDiscriminator",
     "MLPGenerator",
+    "PackedDiscriminator",
     "dcgan_init",
 ]
 
@@ -66,6 +68,28 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
+
+
+class PackedDiscriminator(nn.Module):
+    """PacGAN: one logit per *pack* of ``pack`` samples (N x in_dim -> N / pack logits).
+
+    Consecutive samples of a batch are concatenated, so a batch of real samples becomes packs
+    of independent real samples and a batch of fakes packs of fakes. A collapsed generator's
+    packs look alike, which a packed discriminator can see and a one-sample one cannot.
+    """
+
+    def __init__(self, pack: int = 2, in_dim: int = 2, hidden: int = 128, depth: int = 3):
+        super().__init__()
+        self.pack = _positive_int("pack", pack)
+        self.net = MLPDiscriminator(in_dim=_positive_int("in_dim", in_dim) * pack, hidden=hidden, depth=depth)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 2 or len(x) % self.pack:
+            raise ValueError(
+                f"x: expected an N x D batch with N a multiple of pack={self.pack}, got shape {tuple(x.shape)}; "
+                f"choose a batch size divisible by {self.pack}."
+            )
+        return self.net(x.reshape(len(x) // self.pack, -1))
 
 
 def dcgan_init(module: nn.Module) -> None:

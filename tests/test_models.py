@@ -90,3 +90,19 @@ def test_discriminator_names_a_wrong_image_shape():
     D = models.DCGANDiscriminator(image_size=16, width=8)
     with pytest.raises(ValueError, match=r"x: expected images of shape \(N, 1, 16, 16\), got \(4, 1, 8, 8\)"):
         D(torch.zeros(4, 1, 8, 8))
+
+
+def test_packed_discriminator_concatenates_consecutive_samples():
+    torch.manual_seed(0)
+    D = models.PackedDiscriminator(pack=3, in_dim=2, hidden=16)
+    x = torch.randn(12, 2)
+    logits = D(x)
+    assert logits.shape == (4,)
+    # pack i is samples 3i, 3i+1, 3i+2 side by side: the same as the inner net on the reshaped batch
+    by_hand = D.net(torch.cat([x[0::3], x[1::3], x[2::3]], dim=1))
+    torch.testing.assert_close(logits, by_hand)
+    assert D.net.net[0].in_features == 6
+    with pytest.raises(ValueError, match=r"multiple of pack=3.*shape \(10, 2\)"):
+        D(torch.randn(10, 2))
+    with pytest.raises(ValueError, match="pack=0"):
+        models.PackedDiscriminator(pack=0)
