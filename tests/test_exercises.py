@@ -143,12 +143,12 @@ def _hang(*args):
         time.sleep(0.01)
 
 
-def scalar_battery(right, example_value):
-    """Generic mistakes for a check whose answer is one number; the first argument is a tensor."""
+def scalar_battery(right, example_value, tensor_arg=0):
+    """Generic mistakes for a check whose answer is one number; argument ``tensor_arg`` is a tensor."""
 
     def mutate_then_right(*a):
         out = right(*a)
-        a[0].add_(1.0)
+        a[tensor_arg].add_(1.0)
         return out
 
     return {
@@ -157,7 +157,7 @@ def scalar_battery(right, example_value):
         "halved": (lambda *a: right(*a) / 2, "should return"),
         "returns None": (lambda *a: None, "forget `return`"),
         "returns a string": (lambda *a: "answer", "returned a str"),
-        "returns a list": (lambda *a: [float(right(*a))], "returned a list"),
+        "returns a list": (lambda *a: [float(torch.as_tensor(right(*a)).detach())], "returned a list"),
         "returns NaN": (lambda *a: right(*a) * float("nan"), "NaN"),
         "returns inf": (lambda *a: right(*a) + float("inf"), "inf"),
         "raises ValueError": (lambda *a: _raise(ValueError("bad shapes")), "ValueError: bad shapes"),
@@ -394,6 +394,139 @@ def test_reference_losses_agree_with_their_definitions_for_any_logits(real, fake
     assert exercises.check_non_saturating_loss(lambda x: F.softplus(-x).mean()).passed
 
 
+# --- 08-11 --------------------------------------------------------------------------------
+def rkl_right(counts):
+    q = counts / counts.sum()
+    return np.log(len(counts)) + torch.special.xlogy(q, q).sum()
+
+
+def test_reverse_kl_battery(capsys):
+    battery = scalar_battery(rkl_right, 0.6931471805599453) | {
+        "entropy, not reverse KL": (lambda c: -torch.special.xlogy(c / c.sum(), c / c.sum()).sum(), "should return"),
+        "0 log 0 left as NaN": (lambda c: np.log(len(c)) + (c / c.sum() * (c / c.sum()).log()).sum(), "0 * log 0"),
+        "log2": (lambda c: rkl_right(c) / np.log(2), "natural log"),
+        "sign flipped": (lambda c: -rkl_right(c), "mind the sign"),
+        "counts not normalised": (lambda c: np.log(len(c)) + torch.special.xlogy(c, c).sum(), "normalise the counts"),
+    }
+    check_battery(exercises.check_reverse_kl, battery, capsys)
+
+
+def test_minimax_slope_battery(capsys):
+    right = lambda f: -torch.sigmoid(f).mean()  # noqa: E731
+    battery = scalar_battery(right, -0.375) | {
+        "non-saturating slope": (lambda f: -(1 - torch.sigmoid(f)).mean(), "non-saturating"),
+        "sign": (lambda f: torch.sigmoid(f).mean(), "mind the sign"),
+        "sigmoid's derivative": (lambda f: (torch.sigmoid(f) * (1 - torch.sigmoid(f))).mean(), "sigmoid's own"),
+        "sum": (lambda f: -torch.sigmoid(f).sum(), "mean"),
+    }
+    check_battery(exercises.check_minimax_slope, battery, capsys)
+
+
+def fd1_right(r, f):
+    return (r.mean() - f.mean()) ** 2 + (r.std() - f.std()) ** 2
+
+
+def test_frechet_distance_1d_battery(capsys):
+    battery = scalar_battery(fd1_right, 11.0) | {
+        "biased variance": (lambda r, f: (r.mean() - f.mean()) ** 2 + (r.std(correction=0) - f.std(correction=0)) ** 2,
+                            "unbiased"),
+        "variances": (lambda r, f: (r.mean() - f.mean()) ** 2 + (r.var() - f.var()) ** 2, "standard deviations"),
+        "unsquared means": (lambda r, f: (r.mean() - f.mean()).abs() + (r.std() - f.std()) ** 2, "square the"),
+        "square root": (lambda r, f: fd1_right(r, f).sqrt(), "no square root"),
+    }
+    check_battery(exercises.check_frechet_distance_1d, battery, capsys)
+
+
+def is_right(p):
+    return torch.exp((p * (p / p.mean(0)).log()).sum(1).mean())
+
+
+def test_inception_score_battery(capsys):
+    battery = scalar_battery(is_right, 1.3171) | {
+        "no exp": (lambda p: (p * (p / p.mean(0)).log()).sum(1).mean(), "exponential"),
+        "KL reversed": (lambda p: torch.exp((p.mean(0) * (p.mean(0) / p).log()).sum(1).mean()), "goes from p(y|x)"),
+        "log2": (lambda p: torch.exp((p * (p / p.mean(0)).log2()).sum(1).mean()), "natural logs"),
+        "marginal over classes": (lambda p: torch.exp((p * (p / p.mean(1, keepdim=True)).log()).sum(1).mean()),
+                                  "should return"),
+    }
+    check_battery(exercises.check_inception_score, battery, capsys)
+
+
+def _input_gradient(D, x):
+    x = x.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(D(x).sum(), x, create_graph=True)
+    return g
+
+
+def gp_right(D, real, fake, weight=10.0):
+    eps = torch.rand(len(real), 1)
+    return weight * (_input_gradient(D, eps * real + (1 - eps) * fake).norm(dim=1) - 1).pow(2).mean()
+
+
+def test_gradient_penalty_battery(capsys):
+    battery = scalar_battery(gp_right, 160.0, tensor_arg=1) | {
+        "right on the example only": (lambda D, r, f, weight=10.0: torch.tensor(160.0), "cannot train D"),
+        "no weight": (lambda D, r, f, weight=10.0: gp_right(D, r, f, 1.0), "multiply by the weight"),
+        "squared norm": (lambda D, r, f, weight=10.0: weight * (_input_gradient(D, r).pow(2).sum(1) - 1).pow(2).mean(),
+                         "not its squared norm"),
+        "R1 instead": (lambda D, r, f, weight=10.0: weight * _input_gradient(D, r).pow(2).sum(1).mean(), "that is R1"),
+        "on real samples only": (lambda D, r, f, weight=10.0: weight * (_input_gradient(D, r).norm(dim=1) - 1)
+                                 .pow(2).mean(), "segments between real and fake"),
+        "one eps for all": (lambda D, r, f, weight=10.0: weight * (_input_gradient(D, 0.3 * r + 0.7 * f).norm(dim=1)
+                                                                  - 1).pow(2).mean(), "one per sample"),
+        "detached": (lambda D, r, f, weight=10.0: gp_right(D, r, f, weight).detach(), "cannot train D"),
+        "gradient without graph": (lambda D, r, f, weight=10.0: weight * (
+            torch.autograd.grad(D(r.requires_grad_(True)).sum(), r)[0].norm(dim=1) - 1).pow(2).mean() * 1.0,
+            "cannot train D"),
+    }
+    check_battery(exercises.check_gradient_penalty, battery, capsys)
+
+
+def r1_right(D, real, gamma=10.0):
+    return gamma / 2 * _input_gradient(D, real).pow(2).sum(1).mean()
+
+
+def test_r1_penalty_battery(capsys):
+    battery = scalar_battery(r1_right, 20.0, tensor_arg=1) | {
+        "no half": (lambda D, r, gamma=10.0: 2 * r1_right(D, r, gamma), "gamma / 2 times"),
+        "no gamma": (lambda D, r, gamma=10.0: r1_right(D, r, 2.0), "multiply by gamma / 2"),
+        "unsquared norm": (lambda D, r, gamma=10.0: gamma / 2 * _input_gradient(D, r).norm(dim=1).mean(),
+                           "square the gradient"),
+        "detached": (lambda D, r, gamma=10.0: r1_right(D, r, gamma).detach(), "does not reach D's weights"),
+        "sum over the batch": (lambda D, r, gamma=10.0: gamma / 2 * _input_gradient(D, r).pow(2).sum(),
+                               "should return"),
+    }
+    check_battery(exercises.check_r1_penalty, battery, capsys)
+
+
+def ra_d(r, f):
+    return F.softplus(-(r - f.mean())).mean() + F.softplus(f - r.mean()).mean()
+
+
+def ra_g(r, f):
+    return F.softplus(-(f - r.mean())).mean() + F.softplus(r - f.mean()).mean()
+
+
+def test_relativistic_discriminator_battery(capsys):
+    battery = scalar_battery(ra_d, ra_d(exercises._REAL, exercises._FAKE).item()) | {
+        "ordinary loss": (lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(), "ordinary loss"),
+        "generator's": (ra_g, "generator's loss"),
+        "unstable": (lambda r, f: -torch.log(torch.sigmoid(r - f.mean())).mean()
+                     - torch.log(1 - torch.sigmoid(f - r.mean())).mean(), "F.softplus"),
+    }
+    check_battery(exercises.check_relativistic_discriminator_loss, battery, capsys)
+
+
+def test_relativistic_generator_battery(capsys):
+    battery = scalar_battery(ra_g, ra_g(exercises._REAL, exercises._FAKE).item()) | {
+        "discriminator's": (ra_d, "discriminator's loss"),
+        "first term only": (lambda r, f: F.softplus(-(f - r.mean())).mean(), "keep the second term"),
+        "unstable": (lambda r, f: -torch.log(torch.sigmoid(f - r.mean())).mean()
+                     - torch.log(1 - torch.sigmoid(r - f.mean())).mean(), "F.softplus"),
+    }
+    check_battery(exercises.check_relativistic_generator_loss, battery, capsys)
+
+
 RIGHT_ANSWERS = {
     "ring_means": (exercises.check_ring_means, ring_right),
     "high_quality_fraction": (exercises.check_high_quality_fraction, hq_right),
@@ -404,6 +537,14 @@ RIGHT_ANSWERS = {
     "non_saturating_loss": (exercises.check_non_saturating_loss, lambda f: F.softplus(-f).mean()),
     "hinge_discriminator_loss": (exercises.check_hinge_discriminator_loss,
                                  lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean()),
+    "reverse_kl": (exercises.check_reverse_kl, rkl_right),
+    "minimax_slope": (exercises.check_minimax_slope, lambda f: -torch.sigmoid(f).mean()),
+    "frechet_distance_1d": (exercises.check_frechet_distance_1d, fd1_right),
+    "inception_score": (exercises.check_inception_score, is_right),
+    "gradient_penalty": (exercises.check_gradient_penalty, gp_right),
+    "r1_penalty": (exercises.check_r1_penalty, r1_right),
+    "relativistic_discriminator_loss": (exercises.check_relativistic_discriminator_loss, ra_d),
+    "relativistic_generator_loss": (exercises.check_relativistic_generator_loss, ra_g),
 }
 
 
