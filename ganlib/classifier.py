@@ -11,6 +11,10 @@ training script, on the training split of ``ganlib.data.load_digits``:
     python -m ganlib.classifier            # retrains (~10 s) and writes the weights file
 
 ``load_digits_classifier()`` loads them with ``weights_only=True`` (no code is unpickled).
+
+Online, ``load_inception()`` gives torchvision's ImageNet Inception-v3 as a feature extractor
+(2,048 pooled features), for FID on the usual network; offline it raises
+``FeatureExtractorUnavailableError`` with one line naming the offline classifier.
 """
 
 from __future__ import annotations
@@ -26,7 +30,16 @@ from torch import nn
 
 from .data import load_digits, tensor_loader
 
-__all__ = ["DigitsClassifier", "WEIGHTS", "accuracy", "load_digits_classifier", "train_digits_classifier"]
+__all__ = [
+    "WEIGHTS",
+    "DigitsClassifier",
+    "FeatureExtractorUnavailableError",
+    "InceptionFeatures",
+    "accuracy",
+    "load_digits_classifier",
+    "load_inception",
+    "train_digits_classifier",
+]
 
 WEIGHTS = Path(__file__).with_name("weights") / "digits_classifier.pt"
 FORMAT = "ganlib-digits-classifier"
@@ -135,6 +148,58 @@ def load_digits_classifier(path: str | Path = WEIGHTS) -> DigitsClassifier:
     model.load_state_dict(state["state_dict"])
     model.test_accuracy = state["test_accuracy"]
     return model.eval()
+
+
+class FeatureExtractorUnavailableError(RuntimeError):
+    """Inception-v3's weights could not be downloaded; the message names the offline extractor."""
+
+
+class InceptionFeatures(nn.Module):
+    """Images in [-1, 1] (N x 1 or 3 x H x W) -> Inception-v3's 2,048 pooled features (N x 2048).
+
+    Grey images are repeated to 3 channels, resized to 299 x 299 and normalised as ImageNet's.
+    These are torchvision's ImageNet weights, not the TensorFlow weights of the original FID
+    code, so values are comparable with each other, not with published FIDs.
+    """
+
+    def __init__(self, network: nn.Module):
+        super().__init__()
+        network.fc = nn.Identity()
+        self.network = network.eval()
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor, batch_size: int = 50) -> torch.Tensor:
+        if images.dim() != 4 or images.shape[1] not in (1, 3):
+            raise ValueError(f"images: expected N x 1 x H x W or N x 3 x H x W in [-1, 1], got {tuple(images.shape)}.")
+        out = []
+        for batch in images.split(batch_size):
+            x = (batch.expand(-1, 3, -1, -1) + 1) / 2
+            x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+            out.append(self.network((x - self.mean) / self.std))
+        return torch.cat(out)
+
+
+def load_inception(download: bool = True) -> InceptionFeatures:
+    """torchvision's Inception-v3 (ImageNet) as a feature extractor; downloads ~100 MB once (cached)."""
+    import urllib.error
+
+    from torchvision.models import Inception_V3_Weights, inception_v3
+
+    try:
+        if not download:
+            cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(Inception_V3_Weights.IMAGENET1K_V1.url).name
+            if not cached.is_file():
+                raise FileNotFoundError(f"not in the cache {cached.parent}")
+        network = inception_v3(weights=Inception_V3_Weights.IMAGENET1K_V1)
+    except (urllib.error.URLError, OSError, RuntimeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise FeatureExtractorUnavailableError(
+            f"Inception-v3's weights could not be {'downloaded' if download else 'found'} ({reason}). "
+            "Offline, use the digits classifier's features: ganlib.classifier.load_digits_classifier().features."
+        ) from None
+    return InceptionFeatures(network)
 
 
 def main(argv: list[str] | None = None) -> None:

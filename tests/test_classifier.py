@@ -66,3 +66,46 @@ def test_missing_or_foreign_weights_give_a_clear_error(tmp_path):
     broken.write_bytes(b"not a torch file")
     with pytest.raises(ValueError, match="not a readable classifier file"):
         classifier.load_digits_classifier(broken)
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path):
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise OSError("[Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: nothing to fall back on
+
+
+@pytest.mark.parametrize("download", [True, False])
+def test_offline_inception_gives_one_clear_line_naming_the_digits_classifier(offline, download):
+    with pytest.raises(classifier.FeatureExtractorUnavailableError) as info:
+        classifier.load_inception(download=download)
+    message = str(info.value)
+    assert "load_digits_classifier()" in message and len(message.splitlines()) == 1
+    assert ("downloaded" if download else "found") in message
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_inception_features_prepare_images_as_imagenet_expects():
+    seen = []
+
+    class Spy(torch.nn.Module):
+        fc = torch.nn.Linear(1, 1)
+
+        def forward(self, x):
+            seen.append(x)
+            return x.mean(dim=(2, 3))
+
+    extractor = classifier.InceptionFeatures(Spy())
+    images = torch.full((3, 1, 8, 8), 1.0)  # white, in [-1, 1]
+    features = extractor(images, batch_size=2)
+    assert features.shape == (3, 3) and [len(x) for x in seen] == [2, 1]
+    assert seen[0].shape == (2, 3, 299, 299)
+    expected = (1.0 - torch.tensor([0.485, 0.456, 0.406])) / torch.tensor([0.229, 0.224, 0.225])
+    torch.testing.assert_close(features[0], expected)
+    with pytest.raises(ValueError, match=r"got \(3, 2, 8, 8\)"):
+        extractor(torch.zeros(3, 2, 8, 8))

@@ -1,0 +1,116 @@
+"""The 2D protocol (PacGAN, Lin et al. 2018) for each recipe of notebooks 08 and 10.
+
+    python3 benchmarks/protocol_2d.py                        # every recipe, 10 seeds, ring and grid
+    python3 benchmarks/protocol_2d.py --recipes GAN --seeds 3
+
+Each run trains one recipe (``ganlib.recipes``) from one seed and measures 2,500 samples.
+Runs go two at a time, one thread each (2 cores). Every run is stored in
+benchmarks/protocol_2d.json (so a later call can add recipes or seeds), and the table of all
+stored runs, mean ± standard error, is written to benchmarks/protocol_2d.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+STORE, TABLE = HERE / "protocol_2d.json", HERE / "protocol_2d.md"
+
+# PacGAN Table 1 (Lin et al., 2018; 10 trials, 2,500 samples): modes, HQ %, reverse KL. The GAN row
+# and the best PacGAN row of each dataset.
+PUBLISHED = {
+    "ring": [("GAN", 6.3, 98.2, 0.45), ("PacGAN2", 7.9, 95.6, 0.07)],
+    "grid": [("GAN", 17.3, 94.8, 0.70), ("PacGAN4", 24.8, 93.6, 0.04)],
+}
+
+
+def _one(name: str, dataset: str, seed: int) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
+    from ganlib import recipes
+
+    result, seconds = recipes.run_2d(recipes.RECIPES[name], dataset, seed)
+    return {"recipe": name, "dataset": dataset, "seed": seed, "modes": result.modes_covered,
+            "high_quality": result.high_quality, "reverse_kl": result.reverse_kl, "seconds": seconds}
+
+
+def _mean_se(values: list[float]) -> tuple[float, float]:
+    mean = statistics.fmean(values)
+    return mean, (statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else float("nan"))
+
+
+def write_table(runs: list[dict]) -> str:
+    from ganlib import recipes
+
+    lines = [
+        "# The 2D protocol: ganlib's recipes beside PacGAN Table 1",
+        "",
+        f"`python3 benchmarks/protocol_2d.py` on {platform.machine()}, {os.cpu_count()} cores, two runs at a time "
+        "with one thread each; mean ± standard error over the seeds. 2,500 samples per run; a sample is high "
+        "quality within 3σ of a mode. Published rows: Lin et al. (2018), *PacGAN*, Table 1 (their architecture "
+        "and budget, not ours).",
+        "",
+    ]
+    for dataset in ("ring", "grid"):
+        k = 8 if dataset == "ring" else 25
+        lines += [f"## {dataset} ({k} modes)", "",
+                  f"| recipe | seeds | modes (of {k}) | high quality % | reverse KL | seconds per run |",
+                  "|---|---|---|---|---|---|"]
+        for name in recipes.RECIPES:
+            rows = [r for r in runs if r["recipe"] == name and r["dataset"] == dataset]
+            if not rows:
+                continue
+            m, hq, kl, sec = (_mean_se([r[key] for r in rows]) for key in ("modes", "high_quality", "reverse_kl",
+                                                                           "seconds"))
+            lines.append(f"| {name} | {len(rows)} | {m[0]:.1f} ± {m[1]:.1f} | {100 * hq[0]:.1f} ± {100 * hq[1]:.1f} "
+                         f"| {kl[0]:.3f} ± {kl[1]:.3f} | {sec[0]:.0f} (max {max(r['seconds'] for r in rows):.0f}) |")
+        for name, modes, hq, kl in PUBLISHED[dataset]:
+            lines.append(f"| *published: {name}* | 10 | {modes} | {hq} | {kl} | |")
+        lines.append("")
+    text = "\n".join(lines)
+    TABLE.write_text(text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    sys.path.insert(0, str(HERE.parent))
+    from ganlib import recipes
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipes", nargs="+", default=list(recipes.RECIPES), metavar="NAME",
+                        help=f"recipe names (default: all): {', '.join(recipes.RECIPES)}")
+    parser.add_argument("--datasets", nargs="+", default=["ring", "grid"], choices=["ring", "grid"])
+    parser.add_argument("--seeds", type=int, default=10, help="seeds 0..N-1 (default 10, the protocol's)")
+    parser.add_argument("--jobs", type=int, default=2, help="runs at a time, one thread each (default 2)")
+    args = parser.parse_args(argv)
+    unknown = [n for n in args.recipes if n not in recipes.RECIPES]
+    if unknown:
+        parser.error(f"unknown recipe(s) {unknown}; choose from {list(recipes.RECIPES)}")
+    runs = json.loads(STORE.read_text()) if STORE.exists() else []
+    todo = [(n, d, s) for n in args.recipes for d in args.datasets for s in range(args.seeds)]
+    keep = [r for r in runs if (r["recipe"], r["dataset"], r["seed"]) not in set(todo)]
+    start = time.perf_counter()
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(_one, *job) for job in todo]
+        for i, future in enumerate(as_completed(futures), 1):
+            r = future.result()
+            keep.append(r)
+            print(f"[{i}/{len(todo)}] {r['recipe']} {r['dataset']} seed {r['seed']}: {r['modes']} modes, "
+                  f"{100 * r['high_quality']:.1f}% HQ, rKL {r['reverse_kl']:.3f}, {r['seconds']:.0f} s", flush=True)
+            STORE.write_text(json.dumps(sorted(keep, key=lambda r: (r["recipe"], r["dataset"], r["seed"])), indent=1))
+    print(write_table(keep))
+    print(f"{len(todo)} runs in {time.perf_counter() - start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
