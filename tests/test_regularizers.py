@@ -126,6 +126,16 @@ def test_gan_trains_with_a_penalty_partial():
     assert len(gan.history["d_loss"]) == 3
 
 
+def test_lazy_penalty_applies_every_kth_call_scaled_by_k():
+    D = Quadratic(2.0)
+    real = torch.randn(10, 3, dtype=torch.float64)
+    full = regularizers.r1_penalty(D, real, gamma=1.0).item()
+    lazy = regularizers.lazy(partial(regularizers.r1_penalty, gamma=1.0), every=4)
+    values = [lazy(D, real, real).item() for _ in range(9)]
+    assert values == pytest.approx([4 * full, 0, 0, 0, 4 * full, 0, 0, 0, 4 * full], rel=1e-12)
+    assert sum(values[:8]) / 8 == pytest.approx(full, rel=1e-12)  # the same push on average
+
+
 @pytest.mark.parametrize("call, message", [
     (lambda: regularizers.clip_weights(nn.Linear(2, 2), 0), "c=0"),
     (lambda: regularizers.clip_weights(nn.Linear(2, 2), float("nan")), "c=nan"),
@@ -133,6 +143,7 @@ def test_gan_trains_with_a_penalty_partial():
     (lambda: regularizers.gradient_penalty(Linear([1.0]), torch.ones(2, 1), torch.ones(3, 1)), "same shape"),
     (lambda: regularizers.r1_penalty(Quadratic(1.0), torch.ones(2, 1), gamma="big"), "gamma='big'"),
     (lambda: regularizers.spectral_norm(nn.ReLU()), "no linear or convolutional layer"),
+    (lambda: regularizers.lazy(regularizers.r1_penalty, every=0), "every=0"),
     (lambda: training.GAN(models.MLPGenerator(), models.MLPDiscriminator(), weight_clip=-0.01), "weight_clip=-0.01"),
 ])
 def test_bad_arguments_are_named(call, message):
