@@ -60,7 +60,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe("SNGAN (hinge)", loss="hinge", lr_g=1e-3, lr_d=1e-3, spectral_norm=True),
         Recipe("R1", lr_g=1e-3, lr_d=1e-3, r1=0.1, penalty_every=4),
         Recipe("TTUR", lr_g=1e-3, lr_d=2e-3),
-        Recipe("R1 + TTUR + decay (recommended)", lr_g=1e-3, lr_d=2e-3, r1=0.1, penalty_every=4, decay=0.5),
+        Recipe("R1 + TTUR + decay (recommended)", lr_g=2e-3, lr_d=4e-3, r1=0.1, penalty_every=4, decay=0.5),
     )
 }
 
