@@ -1,0 +1,63 @@
+"""ganlib.recipes: each recipe builds what its name says, and the decay schedule is the stated one."""
+
+from dataclasses import replace
+
+import pytest
+import torch
+
+from ganlib import data, models, recipes, training
+
+
+@pytest.mark.parametrize("name", list(recipes.RECIPES))
+def test_each_recipe_builds_the_constraints_it_names(name):
+    recipe = recipes.RECIPES[name]
+    gan = recipes.build_2d(recipe)
+    D = gan.discriminator
+    assert isinstance(D, models.PackedDiscriminator) == (recipe.pack > 1)
+    has_sn = any(hasattr(m, "parametrizations") for m in D.modules())
+    assert has_sn == recipe.spectral_norm
+    assert (gan.penalty is not None) == bool(recipe.gradient_penalty or recipe.r1)
+    assert getattr(gan.penalty, "every", 1) == recipe.penalty_every
+    assert gan.weight_clip == recipe.weight_clip and gan.n_critic == recipe.n_critic
+    assert gan.loss.name == recipe.loss
+    assert gan.g_optimizer.param_groups[0]["lr"] == recipe.lr_g and gan.d_optimizer.param_groups[0]["lr"] == recipe.lr_d
+
+
+def test_names_in_the_notebooks_exist():
+    for name in ("GAN", "PacGAN2", "WGAN (clipping)", "WGAN-GP", "SNGAN (hinge)", "R1", "TTUR",
+                 "R1 + TTUR + decay (recommended)"):
+        assert recipes.RECIPES[name].name == name
+
+
+def test_decay_lowers_both_rates_linearly_to_near_zero(monkeypatch):
+    seen = []
+    real_train = training.train
+
+    def spy(gan, loader, steps, progress=False):
+        seen.append((steps, gan.g_optimizer.param_groups[0]["lr"], gan.d_optimizer.param_groups[0]["lr"]))
+        return real_train(gan, loader, steps, progress=False)
+
+    monkeypatch.setattr(training, "train", spy)
+    recipe = replace(recipes.RECIPES["TTUR"], steps=600, decay=0.5, hidden=8, batch_size=32)
+    training.seed_everything(0)
+    gan = recipes.build_2d(recipe)
+    recipes.train_recipe(gan, recipe, data.toy_loader("ring", n=256, batch_size=32))
+    assert sum(steps for steps, _, _ in seen) == 600 and gan.step == 600
+    assert seen[0] == (300, 1e-3, 2e-3)  # the constant first half
+    # then stairs of 100 steps at the mid-stair fraction of the rates: 5/6, 3/6, 1/6
+    for (steps, lr_g, lr_d), left in zip(seen[1:], (5 / 6, 3 / 6, 1 / 6), strict=True):
+        assert steps == 100 and lr_g == pytest.approx(1e-3 * left) and lr_d == pytest.approx(2e-3 * left)
+
+
+def test_run_2d_measures_2500_samples_and_a_bad_recipe_is_named():
+    recipe = replace(recipes.RECIPES["GAN"], steps=20, hidden=16, batch_size=64)
+    result, seconds = recipes.run_2d(recipe, "ring", seed=0)
+    assert sum(result.counts.tolist()) == round(result.high_quality * 2500) and seconds > 0
+    with pytest.raises(ValueError, match="choose one penalty"):
+        recipes.build_2d(replace(recipe, gradient_penalty=10.0, r1=1.0))
+
+
+def test_run_digits_returns_a_finite_fid():
+    recipe = replace(recipes.RECIPES["TTUR"], steps=5)
+    fid, seconds = recipes.run_digits(recipe, seed=0)
+    assert torch.isfinite(torch.tensor(fid)) and fid > 0 and seconds > 0
