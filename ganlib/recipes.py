@@ -19,7 +19,7 @@ import torch
 
 from . import data, metrics, models, regularizers, training
 
-__all__ = ["RECIPES", "Recipe", "build_2d", "build_digits", "run_2d", "run_digits", "train_recipe"]
+__all__ = ["RECIPES", "Recipe", "build_2d", "build_digits", "run_2d", "run_digits", "train_2d", "train_recipe"]
 
 
 @dataclass(frozen=True)
@@ -132,13 +132,18 @@ def run_digits(recipe: Recipe, seed: int = 0, batch_size: int = 64) -> tuple[flo
     return fid, seconds
 
 
+def train_2d(recipe: Recipe, dataset: str, seed: int, device: str | torch.device | None = "cpu") -> training.GAN:
+    """A fresh ``GAN`` trained with ``recipe`` on ``dataset`` from ``seed``."""
+    training.seed_everything(seed)
+    gan = build_2d(recipe, device=device)
+    train_recipe(gan, recipe, data.toy_loader(dataset, batch_size=recipe.batch_size, seed=seed))
+    return gan
+
+
 def run_2d(recipe: Recipe, dataset: str, seed: int, n_samples: int = 2500) -> tuple[metrics.ModeCoverage, float]:
     """Train ``recipe`` on ``dataset`` from ``seed``; return its PacGAN measurements and the seconds it took."""
-    training.seed_everything(seed)
-    gan = build_2d(recipe)
-    loader = data.toy_loader(dataset, batch_size=recipe.batch_size, seed=seed)
     start = time.perf_counter()
-    train_recipe(gan, recipe, loader)
+    gan = train_2d(recipe, dataset, seed)
     seconds = time.perf_counter() - start
     torch.manual_seed(10_000 + seed)  # evaluation noise apart from the training stream
     return metrics.mode_coverage(gan.sample(n_samples), dataset), seconds
