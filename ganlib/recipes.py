@@ -12,10 +12,12 @@ layers of 128 units, latent size 8), so the table compares training, not archite
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
 import torch
+from tqdm.auto import tqdm
 
 from . import data, metrics, models, regularizers, training
 
@@ -99,19 +101,48 @@ def build_digits(recipe: Recipe, device: str | torch.device | None = "cpu", widt
     return _gan(recipe, G, D, device)
 
 
-def train_recipe(gan: training.GAN, recipe: Recipe, loader, progress: bool = False) -> None:
-    """Train ``gan`` for ``recipe.steps``, with the recipe's learning-rate decay at the end."""
+def train_recipe(
+    gan: training.GAN,
+    recipe: Recipe,
+    loader,
+    progress: bool = False,
+    callback: Callable[[training.GAN], None] | None = None,
+    every: int = 100,
+) -> None:
+    """Train ``gan`` for ``recipe.steps``, with the recipe's learning-rate decay at the end.
+
+    ``progress`` shows one bar for the whole run. ``callback(gan)``, if given, is called after
+    every ``every`` steps and at the end (to keep snapshots, for example); it does not change
+    which batches, noise or learning rates the steps see.
+    """
+    if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+        raise ValueError(f"every={every!r}: expected a positive number of steps between callbacks.")
     constant = round(recipe.steps * (1 - recipe.decay))
-    if constant:
-        training.train(gan, loader, constant, progress=progress)
-    chunk = 100  # the decay lowers the rates in 100-step stairs
-    done = constant
-    while done < recipe.steps:
-        n = min(chunk, recipe.steps - done)
-        left = 1 - (done + n / 2 - constant) / (recipe.steps - constant)  # mid-stair fraction of the rates
-        gan.set_learning_rates(recipe.lr_g * left, recipe.lr_d * left)
-        training.train(gan, loader, n, progress=False)
-        done += n
+    bar = tqdm(total=recipe.steps, disable=not progress, desc=recipe.name, unit="step")
+    done = 0
+
+    def advance(n: int, batches) -> None:
+        """``n`` steps from ``batches``, stopping at each callback on the way."""
+        nonlocal done
+        while n:
+            chunk = min(n, every - done % every) if callback is not None else n
+            training.train(gan, batches, chunk, progress=False)
+            done, n = done + chunk, n - chunk
+            bar.update(chunk)
+            bar.set_postfix(d_loss=f"{gan.history['d_loss'][-1]:.3f}", g_loss=f"{gan.history['g_loss'][-1]:.3f}",
+                            refresh=False)
+            if callback is not None and (done % every == 0 or done == recipe.steps):
+                callback(gan)
+
+    with bar:
+        if constant:
+            advance(constant, training.forever(loader))  # one stream of batches for the whole phase
+        stair = 100  # the decay lowers the rates in 100-step stairs
+        while done < recipe.steps:
+            n = min(stair, recipe.steps - done)
+            left = 1 - (done + n / 2 - constant) / (recipe.steps - constant)  # mid-stair fraction of the rates
+            gan.set_learning_rates(recipe.lr_g * left, recipe.lr_d * left)
+            advance(n, training.forever(loader))
 
 
 def run_digits(recipe: Recipe, seed: int = 0, batch_size: int = 64) -> tuple[float, float]:

@@ -33,6 +33,7 @@ from .regularizers import clip_weights
 __all__ = [
     "GAN",
     "NonFiniteLossError",
+    "forever",
     "load_checkpoint",
     "pick_device",
     "save_checkpoint",
@@ -279,7 +280,12 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
             "d_grad_norm": d_norm, "g_grad_norm": g_norm}
 
 
-def _forever(data: Iterable) -> Iterator:
+def forever(data: Iterable) -> Iterator:
+    """The batches of ``data`` (a loader or any iterable), epoch after epoch, without end.
+
+    Passing the same ``forever(loader)`` to several ``train`` calls continues one stream of
+    batches instead of starting a new epoch at each call.
+    """
     if isinstance(data, torch.Tensor):
         raise TypeError(
             "data is a tensor; wrap it in a loader first, e.g. ganlib.data.tensor_loader(samples, batch_size=256)."
@@ -318,7 +324,7 @@ def train(
         raise ValueError(f"steps={steps!r}: expected a positive number of training steps.")
     if not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every < 1:
         raise ValueError(f"checkpoint_every={checkpoint_every!r}: expected a positive integer.")
-    batches = _forever(data)
+    batches = forever(data)
     gan.generator.train()
     gan.discriminator.train()
     with tqdm(total=steps, disable=not progress, desc=f"{gan.loss.name} GAN", unit="step") as bar:

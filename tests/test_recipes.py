@@ -29,24 +29,48 @@ def test_names_in_the_notebooks_exist():
         assert recipes.RECIPES[name].name == name
 
 
-def test_decay_lowers_both_rates_linearly_to_near_zero(monkeypatch):
-    seen = []
-    real_train = training.train
+_TRAIN = training.train
 
-    def spy(gan, loader, steps, progress=False):
-        seen.append((steps, gan.g_optimizer.param_groups[0]["lr"], gan.d_optimizer.param_groups[0]["lr"]))
-        return real_train(gan, loader, steps, progress=False)
+
+def _learning_rates_per_step(monkeypatch, recipe, **kwargs):
+    """(lr_g, lr_d) at each step of ``train_recipe``, and the models it trained."""
+    seen = []
+
+    def spy(gan, batches, steps, progress=False):
+        seen.extend([(gan.g_optimizer.param_groups[0]["lr"], gan.d_optimizer.param_groups[0]["lr"])] * steps)
+        return _TRAIN(gan, batches, steps, progress=False)
 
     monkeypatch.setattr(training, "train", spy)
-    recipe = replace(recipes.RECIPES["TTUR"], steps=600, decay=0.5, hidden=8, batch_size=32)
     training.seed_everything(0)
     gan = recipes.build_2d(recipe)
-    recipes.train_recipe(gan, recipe, data.toy_loader("ring", n=256, batch_size=32))
-    assert sum(steps for steps, _, _ in seen) == 600 and gan.step == 600
-    assert seen[0] == (300, 1e-3, 2e-3)  # the constant first half
+    recipes.train_recipe(gan, recipe, data.toy_loader("ring", n=256, batch_size=32), **kwargs)
+    return seen, gan
+
+
+def test_decay_lowers_both_rates_linearly_to_near_zero(monkeypatch):
+    recipe = replace(recipes.RECIPES["TTUR"], steps=600, decay=0.5, hidden=8, batch_size=32)
+    seen, gan = _learning_rates_per_step(monkeypatch, recipe)
+    assert len(seen) == 600 and gan.step == 600
+    assert set(seen[:300]) == {(1e-3, 2e-3)}  # the constant first half
     # then stairs of 100 steps at the mid-stair fraction of the rates: 5/6, 3/6, 1/6
-    for (steps, lr_g, lr_d), left in zip(seen[1:], (5 / 6, 3 / 6, 1 / 6), strict=True):
-        assert steps == 100 and lr_g == pytest.approx(1e-3 * left) and lr_d == pytest.approx(2e-3 * left)
+    for k, left in enumerate((5 / 6, 3 / 6, 1 / 6)):
+        stair = seen[300 + 100 * k: 400 + 100 * k]
+        assert len(set(stair)) == 1
+        assert stair[0] == (pytest.approx(1e-3 * left), pytest.approx(2e-3 * left))
+
+
+def test_a_callback_sees_the_run_without_changing_it(monkeypatch):
+    recipe = replace(recipes.RECIPES["TTUR"], steps=250, decay=0.4, hidden=8, batch_size=32)
+    plain_rates, plain = _learning_rates_per_step(monkeypatch, recipe)
+    called_at = []
+    rates, watched = _learning_rates_per_step(monkeypatch, recipe, callback=lambda g: called_at.append(g.step),
+                                              every=70)
+    assert called_at == [70, 140, 210, 250]
+    assert rates == plain_rates
+    for a, b in zip(plain.generator.parameters(), watched.generator.parameters(), strict=True):
+        assert torch.equal(a, b)  # the same batches, noise and rates: the same weights, bit for bit
+    with pytest.raises(ValueError, match="every=0"):
+        recipes.train_recipe(watched, recipe, data.toy_loader("ring", n=256, batch_size=32), every=0)
 
 
 def test_run_2d_measures_2500_samples_and_a_bad_recipe_is_named():
