@@ -29,6 +29,7 @@ __all__ = [
     "inception_score",
     "kernel_inception_distance",
     "mode_coverage",
+    "nearest_neighbours",
     "precision_recall",
 ]
 
@@ -203,6 +204,27 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     density = inside.double().sum() / (k * len(f))
     coverage = inside.any(dim=0).double().mean()
     return float(density), float(coverage)
+
+
+def nearest_neighbours(samples: torch.Tensor, reference: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each of ``samples`` (N x ...), the Euclidean distance to its nearest row of ``reference``
+    (M x ..., the same shape per row) and that row's index: ``(distances, indices)``, each of length N.
+
+    The memorisation check: a generator that copies its training set puts its samples at
+    distance ~0 from it; new real images sit as far from the training set as held-out data does.
+    """
+    for name, x in (("samples", samples), ("reference", reference)):
+        if not isinstance(x, torch.Tensor) or x.dim() < 2 or len(x) == 0:
+            got = f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name}: expected a non-empty batch (N x ...), got {got}.")
+    if samples.shape[1:] != reference.shape[1:]:
+        raise ValueError(
+            f"samples and reference differ in shape per item: {tuple(samples.shape[1:])} vs "
+            f"{tuple(reference.shape[1:])}; compare images of the same size."
+        )
+    distances = torch.cdist(samples.flatten(1).double(), reference.flatten(1).double())
+    nearest, indices = distances.min(dim=1)
+    return nearest.to(samples.dtype if samples.is_floating_point() else torch.float64), indices
 
 
 def inception_score(probabilities, splits: int = 10) -> tuple[float, float]:

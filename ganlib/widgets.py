@@ -23,7 +23,7 @@ from . import data, metrics, models, training
 from .losses import LOSSES
 from .viz import plot_discriminator_2d, plot_history
 
-__all__ = ["Playground"]
+__all__ = ["LatentWalk", "Playground"]
 
 _BOUNDS = {"ring": 1.6, "grid": 6.0, "moons": 1.8, "spiral": 1.5}
 _MIXTURES = {"ring": data.RING, "grid": data.GRID}
@@ -169,6 +169,80 @@ class Playground(W.VBox):
         history = self.gan.history
         losses = f"D loss {history['d_loss'][-1]:.3f}, G loss {history['g_loss'][-1]:.3f}" if history["d_loss"] else ""
         self.status.value = f"<b>step {self.gan.step}</b> {losses}"
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
+
+
+class LatentWalk(W.VBox):
+    """A slider along a path in latent space, from z0 to z1, and what the generator makes there.
+
+    The top strip shows the whole path (``steps`` images, the current point framed); below it,
+    the image at the slider's point, large, and the norm of its z. *New ends* draws a fresh pair;
+    the toggle switches between ``slerp`` and ``lerp``. A conditional generator takes a fixed
+    ``label``. Without a widget front end the object displays as a PNG of its current state.
+    """
+
+    def __init__(self, generator: torch.nn.Module, latent_dim: int, steps: int = 9, seed: int = 0,
+                 label: int | None = None):
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
+            raise ValueError(f"latent_dim={latent_dim!r}: expected the generator's latent size, e.g. gan.latent_dim.")
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise ValueError(f"steps={steps!r}: expected at least 2 points (the two ends).")
+        self.generator, self.latent_dim, self.steps, self.label = generator, latent_dim, steps, label
+        self.rng = torch.Generator().manual_seed(seed)
+        self.t = W.FloatSlider(value=0.5, min=0.0, max=1.0, step=1 / (steps - 1), description="t", readout_format=".2f")
+        self.method = W.ToggleButtons(options=["slerp", "lerp"], value="slerp", description="path")
+        self.new_button = W.Button(description="New ends", icon="random", tooltip="draw a new z0 and z1")
+        self.image = W.Image(format="png", layout=W.Layout(width="100%", max_width="900px"))
+        self.t.observe(lambda _: self.redraw(), names="value")
+        self.method.observe(lambda _: self.redraw(), names="value")
+        self.new_button.on_click(lambda _: self.new_ends())
+        super().__init__([W.HBox([self.t, self.method, self.new_button]), self.image])
+        self.new_ends()
+
+    def new_ends(self) -> None:
+        """Draw a new pair of ends from N(0, I)."""
+        self.z0, self.z1 = torch.randn(2, self.latent_dim, generator=self.rng)
+        self.redraw()
+
+    @torch.no_grad()
+    def images(self, z: torch.Tensor) -> torch.Tensor:
+        was_training = self.generator.training
+        self.generator.eval()
+        try:
+            device = next(self.generator.parameters()).device
+            extra = () if self.label is None else (torch.full((len(z),), self.label, device=device),)
+            return self.generator(z.to(device), *extra).cpu()
+        finally:
+            self.generator.train(was_training)
+
+    def figure(self) -> Figure:
+        from .latent import interpolate
+
+        path = interpolate(self.z0, self.z1, self.steps, self.method.value)
+        pictures = self.images(path)
+        current = round(self.t.value * (self.steps - 1))
+        fig = Figure(figsize=(12, 2.6), layout="constrained")
+        axes = fig.subplots(1, self.steps + 1, width_ratios=[1] * self.steps + [2])
+        for i, ax in enumerate(axes[:-1]):
+            ax.imshow(pictures[i, 0].numpy(), cmap="gray_r", vmin=-1, vmax=1)
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"t={i / (self.steps - 1):.2f}", fontsize=8)
+            for spine in ax.spines.values():
+                spine.set(color="crimson" if i == current else "lightgray", linewidth=3 if i == current else 1)
+        axes[-1].imshow(pictures[current, 0].numpy(), cmap="gray_r", vmin=-1, vmax=1)
+        axes[-1].set_axis_off()
+        ratio = path[current].norm() / (self.latent_dim ** 0.5)
+        axes[-1].set_title(f"{self.method.value}, t={self.t.value:.2f}\n|z| = {ratio:.2f} √d", fontsize=9)
+        return fig
+
+    def redraw(self) -> None:
+        buffer = io.BytesIO()
+        self.figure().savefig(buffer, format="png", dpi=80)
+        self.image.value = buffer.getvalue()
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs)

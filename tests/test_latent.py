@@ -1,0 +1,101 @@
+"""Latent paths (ganlib.latent), the memorisation check (metrics.nearest_neighbours) and LatentWalk."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from ganlib import latent, metrics, models, widgets
+
+
+@pytest.mark.parametrize("t", [0.0, 0.25, 0.5, 0.8, 1.0])
+def test_slerp_on_a_quarter_circle_is_cos_sin(t):
+    got = latent.slerp(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]), t)
+    angle = math.pi / 2 * t  # hand-derived: the arc from e1 to e2
+    assert got.tolist() == pytest.approx([math.cos(angle), math.sin(angle)], abs=1e-6)
+
+
+def test_slerp_keeps_the_norm_where_lerp_cuts_inside():
+    gen = torch.Generator().manual_seed(0)
+    z0, z1 = torch.randn(2, 64, generator=gen)
+    z1 = z1 / z1.norm() * z0.norm()  # equal norms: slerp's path stays on that sphere
+    for t in np.linspace(0, 1, 11):
+        assert latent.slerp(z0, z1, float(t)).norm().item() == pytest.approx(z0.norm().item(), rel=1e-5)
+    e1, e2 = torch.eye(2)
+    assert latent.lerp(e1, e2, 0.5).norm().item() == pytest.approx(math.sqrt(0.5), abs=1e-7)
+
+
+def test_slerp_matches_the_formula_with_numpy_and_falls_back_for_parallel_ends():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=8), 3 * rng.normal(size=8)
+    omega = np.arccos(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+    expected = (np.sin(0.3 * omega) * a + np.sin(0.7 * omega) * b) / np.sin(omega)  # t = 0.7
+    got = latent.slerp(torch.tensor(a), torch.tensor(b), 0.7).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+    z = torch.randn(5)
+    assert torch.allclose(latent.slerp(z, 2 * z, 0.5), 1.5 * z)  # parallel: the straight line, no NaN
+
+
+def test_interpolate_runs_from_end_to_end():
+    z0, z1 = torch.randn(2, 6)
+    for method in ("slerp", "lerp"):
+        path = latent.interpolate(z0, z1, steps=5, method=method)
+        assert path.shape == (5, 6)
+        assert torch.allclose(path[0], z0, atol=1e-6) and torch.allclose(path[-1], z1, atol=1e-6)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: latent.slerp(torch.randn(2, 3), torch.randn(3), 0.5), "z0: expected one latent vector"),
+    (lambda: latent.slerp(torch.randn(3), torch.randn(4), 0.5), "differ in size: 3 vs 4"),
+    (lambda: latent.lerp(torch.randn(3), torch.randn(3), 1.5), "t=1.5"),
+    (lambda: latent.interpolate(torch.randn(3), torch.randn(3), steps=1), "steps=1"),
+    (lambda: latent.interpolate(torch.randn(3), torch.randn(3), method="spline"), "method='spline'"),
+])
+def test_bad_latent_paths_are_explained(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_nearest_neighbours_match_a_brute_force_loop():
+    rng = np.random.default_rng(0)
+    samples, reference = rng.normal(size=(6, 1, 4, 4)), rng.normal(size=(15, 1, 4, 4))
+    reference[7] = samples[2]  # a copy: distance 0, index 7
+    expected = [min(np.sqrt(((s - r) ** 2).sum()) for r in reference) for s in samples]
+    distances, indices = metrics.nearest_neighbours(torch.tensor(samples), torch.tensor(reference))
+    np.testing.assert_allclose(distances.numpy(), expected, rtol=1e-12)
+    assert distances[2].item() == 0 and indices[2].item() == 7
+    for i, s in enumerate(samples):
+        assert np.sqrt(((s - reference[indices[i]]) ** 2).sum()) == pytest.approx(expected[i])
+
+
+def test_nearest_neighbours_explain_bad_input():
+    with pytest.raises(ValueError, match=r"differ in shape per item: \(1, 4, 4\) vs \(1, 8, 8\)"):
+        metrics.nearest_neighbours(torch.zeros(2, 1, 4, 4), torch.zeros(3, 1, 8, 8))
+    with pytest.raises(ValueError, match="reference: expected a non-empty batch"):
+        metrics.nearest_neighbours(torch.zeros(2, 1, 4, 4), torch.zeros(0, 1, 4, 4))
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_latent_walk_draws_the_path_and_follows_its_controls():
+    torch.manual_seed(0)
+    G = models.DCGANGenerator(latent_dim=8, image_size=8, width=8)
+    walk = widgets.LatentWalk(G, latent_dim=8, steps=5)
+    first = walk.image.value
+    assert _png_size(first)[0] > 500
+    walk.t.value = 1.0
+    assert walk.image.value != first  # the framed point moved
+    ends = walk.z0.clone()
+    walk.new_button.click()
+    assert not torch.equal(ends, walk.z0)
+    walk.method.value = "lerp"
+    assert "image/png" in walk._repr_mimebundle_()  # the static fallback, for nbval and rendered pages
+    assert G.training  # drawing left the generator's mode as it was
+    conditional = models.DCGANGenerator(latent_dim=8, image_size=8, width=8, n_classes=10)
+    assert _png_size(widgets.LatentWalk(conditional, latent_dim=8, label=3).image.value)[0] > 500
+    with pytest.raises(ValueError, match="latent_dim=0"):
+        widgets.LatentWalk(G, latent_dim=0)
