@@ -46,6 +46,8 @@ __all__ = [
     "check_r1_penalty",
     "check_relativistic_discriminator_loss",
     "check_relativistic_generator_loss",
+    "check_slerp",
+    "check_nearest_neighbour_distances",
 ]
 
 
@@ -747,3 +749,101 @@ def check_relativistic_generator_loss(relativistic_generator_loss: Callable) -> 
         return "is the discriminator's relativistic loss with real and fake swapped."
 
     return _report("relativistic_generator_loss", body)
+
+
+# --- 04: image generation ------------------------------------------------------------------------
+def _expect_vector(got: torch.Tensor, expected: torch.Tensor, name: str, case: str,
+                   hints: list[tuple[torch.Tensor, str]] | None = None, atol: float = 1e-4) -> None:
+    """``got`` (already shape-checked) equals ``expected`` within ``atol`` (relative to its scale)."""
+    scale = max(1.0, float(expected.abs().max()))
+    if torch.allclose(got, expected, rtol=0, atol=atol * scale):
+        return
+    def show(v: torch.Tensor) -> str:
+        return "[" + ", ".join(f"{x:.3f}" for x in v.flatten()[:4].tolist()) + (", ...]" if v.numel() > 4 else "]")
+
+    message = f"on {case}, {name} should return {show(expected)}; yours returned {show(got)}."
+    for wrong, hint in hints or []:
+        if wrong.shape == got.shape and torch.allclose(got, wrong, rtol=0, atol=atol * scale):
+            message += f" Hint: {hint}"
+            break
+    raise _NotYet(message)
+
+
+def check_slerp(slerp: Callable) -> CheckResult:
+    """``slerp(z0, z1, t)`` -> the point at fraction t of the great-circle arc from z0 to z1."""
+    from .latent import lerp
+    from .latent import slerp as reference
+
+    def body() -> str:
+        name = "slerp"
+        e1, e2 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+        for t in (0.5, 1 / 3):
+            case = f"z0=[1, 0], z1=[0, 1], t={t:.3g} (a quarter circle: the answer is [cos(90°·t), sin(90°·t)])"
+            got = _tensor(_call(slerp, e1, e2, t), name, case, (2,))
+            angle = math.pi / 2 * t
+            _expect_vector(got, torch.tensor([math.cos(angle), math.sin(angle)]), name, case, [
+                (lerp(e1, e2, t), "that is the straight line (lerp), which cuts inside the circle: its midpoint "
+                                  "has norm 0.71, not 1. Weight z0 and z1 by sin((1-t)Ω)/sin Ω and sin(tΩ)/sin Ω."),
+                (torch.tensor([math.sin(angle), math.cos(angle)]), "t=0 should give z0 and t=1 z1: swap the weights."),
+            ])
+        gen = torch.Generator().manual_seed(0)
+        for trial in range(3):
+            z0, z1 = torch.randn(2, 16, generator=gen)
+            z1 = z1 * (1.5 + trial)  # ends of different norms: the path blends the norms too
+            t = (0.3, 0.7, 0.9)[trial]
+            case = f"two random 16-d vectors of norms {z0.norm():.2f} and {z1.norm():.2f}, t={t}"
+            got = _tensor(_call(slerp, z0, z1, t), name, case, (16,))
+            _expect_vector(got, reference(z0, z1, t), name, case, [
+                (lerp(z0, z1, t), "that is lerp: use the angle Ω = arccos(z0·z1 / (|z0| |z1|))."),
+                (reference(z0 / z0.norm(), z1 / z1.norm(), t), "do not normalise z0 and z1: keep their lengths."),
+                (reference(z0, z1, 1 - t), "t=0 should give z0 and t=1 z1: swap the weights."),
+            ])
+            for end, expected in ((0.0, z0), (1.0, z1)):
+                case = f"random 16-d vectors, t={end:g}"
+                _expect_vector(_tensor(_call(slerp, z0, z1, end), name, case, (16,)), expected, name, case)
+        z = torch.randn(16, generator=gen)
+        case = "z0 = z1 (parallel ends: sin Ω = 0)"
+        got = _tensor(_call(slerp, z, z.clone(), 0.5), name, case, (16,), finite=False)
+        if not torch.isfinite(got).all():
+            raise _NotYet(f"on {case}, {name} returned NaN: sin Ω is 0 there. When sin Ω is tiny (< 1e-6), "
+                          "fall back to the straight line, (1 - t) z0 + t z1.")
+        _expect_vector(got, z, name, case)
+        return "follows the great circle: every point keeps a typical norm for a Gaussian z."
+
+    return _report("slerp", body)
+
+
+def check_nearest_neighbour_distances(nearest_neighbour_distances: Callable) -> CheckResult:
+    """``nearest_neighbour_distances(samples, training)`` -> each sample's Euclidean distance to its
+    nearest training image, shape (N,)."""
+    from .metrics import nearest_neighbours
+
+    def body() -> str:
+        name = "nearest_neighbour_distances"
+        samples = torch.stack([torch.zeros(1, 2, 2), torch.full((1, 2, 2), 3.0)])
+        training = torch.stack([torch.full((1, 2, 2), v) for v in (0.5, 2.0, 1.5)])
+        case = "2 samples (all 0, all 3) and 3 training images (all 0.5, all 2, all 1.5), each 1x2x2"
+        got = _tensor(_call(nearest_neighbour_distances, samples, training), name, case, (2,))
+        _expect_vector(got, torch.tensor([1.0, 2.0]), name, case, [
+            (torch.tensor([1.0, 4.0]), "take the square root: the Euclidean distance, not its square."),
+            (torch.tensor([4.0, 5.0]), "the nearest image is the one at the smallest distance (min, not max)."),
+            (torch.tensor([3.0, 3.0]), "that is the second-nearest image: take the smallest distance."),
+            (torch.tensor([0.0, 1.0]), "return the distances, not the indices of the nearest images."),
+            (torch.tensor([0.5, 1.0]), "sum the squared differences over all pixels (not their mean), then sqrt."),
+            (torch.tensor([2.0, 4.0]), "use the Euclidean (L2) distance, not the sum of absolute differences."),
+            (torch.tensor([8 / 3, 10 / 3]), "average nothing: each sample's distance is to its single nearest image."),
+        ])
+        gen = torch.Generator().manual_seed(0)
+        for trial in range(2):
+            s, r = torch.randn(7, 1, 8, 8, generator=gen), torch.randn(30, 1, 8, 8, generator=gen)
+            r[trial * 3] = s[2]  # one sample is a copy of a training image: its distance is 0
+            case = f"7 random samples, 30 random training images, sample 3 copied from them (trial {trial + 1})"
+            got = _tensor(_call(nearest_neighbour_distances, s, r), name, case, (7,))
+            others = torch.cdist(s.flatten(1), r.flatten(1)).sort(dim=1).values
+            _expect_vector(got, nearest_neighbours(s, r)[0], name, case, [
+                (others[:, 1], "a copied sample is at distance 0 from its original: do not skip the closest image."),
+                (others.mean(1), "take the minimum over the training images, not the mean."),
+            ], atol=2e-3)  # torch.cdist's fast float32 path is off by ~1e-3 for an exact copy
+        return "measures how close each sample comes to the training set: near 0 means a copy."
+
+    return _report("nearest_neighbour_distances", body)

@@ -1,0 +1,115 @@
+"""Wrong answers the checks of notebook 04 (image generation) must reject, each with its hint."""
+
+import math
+
+import torch
+from test_exercises import _hang, _raise, check_battery, run, short_time_limit  # noqa: F401 (autouse fixture)
+
+from ganlib import exercises, latent, metrics
+
+
+def slerp_right(z0, z1, t):
+    omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+    if torch.sin(omega) < 1e-6:
+        return (1 - t) * z0 + t * z1
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def _no_fallback(z0, z1, t):
+    omega = torch.arccos((z0 @ z1 / (z0.norm() * z1.norm())).clamp(-1, 1))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+def _mutating(z0, z1, t):
+    out = slerp_right(z0, z1, t)
+    z0.mul_(2)
+    return out
+
+
+def test_slerp_battery(capsys):
+    e = "should return"
+    battery = {
+        "lerp": (latent.lerp, "straight line (lerp)"),
+        "ends swapped": (lambda z0, z1, t: slerp_right(z0, z1, 1 - t), "swap the weights"),
+        "normalised inputs": (lambda z0, z1, t: slerp_right(z0 / z0.norm(), z1 / z1.norm(), t), "keep their lengths"),
+        "normalised output": (lambda z0, z1, t: slerp_right(z0, z1, t) / slerp_right(z0, z1, t).norm(), e),
+        "no parallel fallback": (_no_fallback, "fall back to the straight line"),
+        "cos instead of sin": (lambda z0, z1, t: (math.cos((1 - t) * 1.0) * z0 + math.cos(t * 1.0) * z1), e),
+        "forgets dividing by sin Ω": (lambda z0, z1, t: slerp_right(z0, z1, t) * 0.9, e),
+        "angle from the raw dot product": (
+            lambda z0, z1, t: _no_fallback(z0 / (z0 @ z1).abs().sqrt().clamp_min(1e-3), z1, t), e),
+        "t squared": (lambda z0, z1, t: slerp_right(z0, z1, t**2), e),
+        "only the hand case": (lambda z0, z1, t: torch.tensor([0.5**0.5, 0.5**0.5]), "should return"),
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "z", "returned a str"),
+        "returns the two ends stacked": (lambda z0, z1, t: torch.stack([z0, z1]), "should return shape"),
+        "adds a batch dimension": (lambda z0, z1, t: slerp_right(z0, z1, t)[None], "should return shape"),
+        "returns the norm": (lambda z0, z1, t: slerp_right(z0, z1, t).norm(), "should return shape"),
+        "returns NaN": (lambda z0, z1, t: slerp_right(z0, z1, t) * float("nan"), "NaN or inf"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad t")), "ValueError: bad t"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+        "mutates its input": (_mutating, "changed its input"),
+        "rounds to integers": (lambda z0, z1, t: slerp_right(z0, z1, t).round(), e),
+    }
+    check_battery(exercises.check_slerp, battery, capsys)
+
+
+def nn_right(samples, training):
+    return torch.cdist(samples.flatten(1), training.flatten(1)).min(dim=1).values
+
+
+def _pairwise(samples, training):
+    return torch.cdist(samples.flatten(1), training.flatten(1))
+
+
+def _mutating_nn(samples, training):
+    out = nn_right(samples, training)
+    training.zero_()
+    return out
+
+
+def _loop_flat_wrong_axis(samples, training):
+    return torch.cdist(samples.flatten(2), training.flatten(2)).min(dim=-1).values.squeeze()
+
+
+def test_nearest_neighbour_distances_battery(capsys):
+    e = "should return"
+    battery = {
+        "squared distance": (lambda s, r: nn_right(s, r) ** 2, "take the square root"),
+        "max instead of min": (lambda s, r: _pairwise(s, r).max(dim=1).values, "min, not max"),
+        "indices": (lambda s, r: _pairwise(s, r).argmin(dim=1).float(), "not the indices"),
+        "mean over pixels": (lambda s, r: nn_right(s, r) / s[0].numel() ** 0.5, "not their mean"),
+        "L1 distance": (lambda s, r: torch.cdist(s.flatten(1), r.flatten(1), p=1).min(dim=1).values, "(L2)"),
+        "mean over training images": (lambda s, r: _pairwise(s, r).mean(dim=1), "average nothing"),
+        "second nearest": (lambda s, r: _pairwise(s, r).kthvalue(2, dim=1).values, "second-nearest"),
+        "second nearest, on random cases only": (
+            lambda s, r: _pairwise(s, r).kthvalue(2 if len(r) > 3 else 1, dim=1).values, "do not skip the closest"),
+        "whole matrix": (_pairwise, "should return shape"),
+        "one number": (lambda s, r: nn_right(s, r).mean(), "should return shape"),
+        "keeps a dimension": (lambda s, r: nn_right(s, r)[:, None], "should return shape"),
+        "per training image": (lambda s, r: _pairwise(s, r).min(dim=0).values, e),
+        "only the hand case": (lambda s, r: torch.tensor([1.0, 2.0]), e),
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "far", "returned a str"),
+        "returns NaN": (lambda s, r: nn_right(s, r) * float("nan"), "NaN or inf"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad shapes")), "ValueError: bad shapes"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+        "mutates its input": (_mutating_nn, "changed its input"),
+        "distances per pixel row": (_loop_flat_wrong_axis, "RuntimeError"),
+        "adds one": (lambda s, r: nn_right(s, r) + 1, e),
+    }
+    check_battery(exercises.check_nearest_neighbour_distances, battery, capsys)
+
+
+def test_the_right_answers_pass(capsys):
+    for check, right in ((exercises.check_slerp, slerp_right),
+                         (exercises.check_slerp, latent.slerp),
+                         (exercises.check_nearest_neighbour_distances, nn_right),
+                         (exercises.check_nearest_neighbour_distances,
+                          lambda s, r: metrics.nearest_neighbours(s, r)[0])):
+        result = run(check, right, capsys)
+        assert result.passed and result.message.startswith("✅ Correct"), result.message
