@@ -161,15 +161,22 @@ class GAN:
         return torch.randn(n, self.latent_dim, device=self.device)
 
     @torch.no_grad()
-    def sample(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
-        """``n`` generated samples (on the CPU), with the generator in evaluation mode."""
+    def generate(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """The generator's samples for the given noise ``z`` (on the CPU), in evaluation mode.
+
+        The same ``z`` at different steps of training shows how the samples change ("fixed noise").
+        """
         was_training = self.generator.training
         self.generator.eval()
         try:
-            args = (self.noise(n),) if labels is None else (self.noise(n), labels.to(self.device))
+            args = (z.to(self.device),) if labels is None else (z.to(self.device), labels.to(self.device))
             return self.generator(*args).cpu()
         finally:
             self.generator.train(was_training)
+
+    def sample(self, n: int, labels: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` generated samples (on the CPU), with the generator in evaluation mode."""
+        return self.generate(self.noise(n), labels)
 
     def state_dict(self) -> dict:
         return {

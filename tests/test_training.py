@@ -246,3 +246,14 @@ def test_set_learning_rates_changes_both_optimizers():
     gan.set_learning_rates(lr_g=1e-4, lr_d=2e-4)
     assert [g["lr"] for g in gan.g_optimizer.param_groups] == [1e-4]
     assert [g["lr"] for g in gan.d_optimizer.param_groups] == [2e-4]
+
+
+def test_generate_from_fixed_noise_is_what_sample_draws():
+    G, D = models.DCGANGenerator(latent_dim=4, image_size=8, width=8), models.DCGANDiscriminator(width=8)
+    gan = training.GAN(G, D, device="cpu")
+    torch.manual_seed(5)
+    z = gan.noise(6)
+    torch.manual_seed(5)
+    drawn = gan.sample(6)
+    assert torch.equal(gan.generate(z), drawn) and torch.equal(gan.generate(z), gan.generate(z))
+    assert G.training  # evaluation mode only while generating
