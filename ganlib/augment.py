@@ -1,0 +1,149 @@
+"""Data augmentation for a small labelled set (notebook 05): classic and generated.
+
+The setting of §6.2: few labelled digits (``labelled_subset``), a classifier trained on them
+(``train_classifier``), and two ways to give it more: the classic one, random small shifts and
+rotations (``shift_and_rotate``), and samples from a class-conditional GAN
+(``train_conditional_gan``, ``generate_labelled``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data, recipes, training
+from .classifier import accuracy
+
+__all__ = [
+    "affine",
+    "generate_labelled",
+    "held_out_accuracy",
+    "labelled_subset",
+    "shift_and_rotate",
+    "small_classifier",
+    "train_classifier",
+    "train_conditional_gan",
+]
+
+
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name}={value!r}: expected a positive integer.")
+    return value
+
+
+def labelled_subset(
+    images: torch.Tensor, labels: torch.Tensor, per_class: int, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``per_class`` images of each class, drawn at random (the same for the same ``seed``)."""
+    _positive("per_class", per_class)
+    gen = torch.Generator().manual_seed(seed)
+    keep = []
+    for c in labels.unique().tolist():
+        (where,) = torch.nonzero(labels == c, as_tuple=True)
+        if len(where) < per_class:
+            raise ValueError(f"per_class={per_class}: class {c} has only {len(where)} images; ask for fewer.")
+        keep.append(where[torch.randperm(len(where), generator=gen)[:per_class]])
+    keep = torch.cat(keep)
+    return images[keep], labels[keep]
+
+
+def affine(images: torch.Tensor, degrees: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
+    """Each image (N x C x H x W, background -1) rotated by ``degrees[i]`` about its centre and
+    moved by ``shift[i] = (dx, dy)`` pixels; pixels from outside the image are background."""
+    if images.dim() != 4:
+        raise ValueError(f"images: expected N x C x H x W, got shape {tuple(images.shape)}.")
+    n, _, h, w = images.shape
+    if degrees.shape != (n,) or shift.shape != (n, 2):
+        raise ValueError(f"degrees and shift: expected shapes ({n},) and ({n}, 2), got "
+                         f"{tuple(degrees.shape)} and {tuple(shift.shape)}.")
+    angle = torch.deg2rad(degrees.to(images.dtype))
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.zeros(n, 2, 3, dtype=images.dtype)
+    theta[:, 0, 0], theta[:, 0, 1], theta[:, 1, 0], theta[:, 1, 1] = cos, -sin, sin, cos
+    # the grid maps each output pixel to where it is read from: moving the content by +dx reads from -dx
+    theta[:, 0, 2], theta[:, 1, 2] = -shift[:, 0] * 2 / w, -shift[:, 1] * 2 / h  # pixels -> [-1, 1] units
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    # sample (image + 1), which is 0 on the background, so zero padding means background
+    return F.grid_sample(images + 1, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1
+
+
+def shift_and_rotate(
+    images: torch.Tensor, max_shift: float = 1.0, max_degrees: float = 10.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Classic augmentation: each image moved by up to ``max_shift`` pixels in each direction and
+    rotated by up to ``max_degrees``, uniformly at random (``affine``)."""
+    if max_shift < 0 or max_degrees < 0:
+        raise ValueError(f"max_shift={max_shift!r}, max_degrees={max_degrees!r}: expected amounts >= 0.")
+    n = len(images)
+    degrees = (torch.rand(n, generator=generator) * 2 - 1) * max_degrees
+    shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
+    return affine(images, degrees, shift)
+
+
+def small_classifier() -> nn.Sequential:
+    """A small CNN for 8x8 digits (6,090 weights; notebook 09's classifier has 12 times more):
+    two 3x3 convolutions, each followed by 2x2 max-pooling, then a linear layer to 10 logits."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 4x4
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 2x2
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 10),
+    )
+
+
+def train_classifier(
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int = 300,
+    batch_size: int = 64,
+    augment: bool = False,
+    seed: int = 0,
+) -> nn.Sequential:
+    """A fresh ``small_classifier`` trained on ``(images, labels)`` with Adam (lr 3e-3) for
+    ``steps`` batches; with ``augment``, every batch is shifted and rotated (``shift_and_rotate``)."""
+    _positive("steps", steps)
+    torch.manual_seed(seed)
+    model = small_classifier()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    batches = training.forever(data.tensor_loader(images, labels, batch_size=min(batch_size, len(images)), seed=seed))
+    jitter = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        x, y = next(batches)
+        if augment:
+            x = shift_and_rotate(x, generator=jitter)
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    return model
+
+
+def train_conditional_gan(
+    images: torch.Tensor, labels: torch.Tensor, steps: int = 2000, seed: int = 0, progress: bool = False
+) -> training.GAN:
+    """A class-conditional DCGAN (``recipes.build_digits(..., n_classes=10)``) trained with the
+    digits' recipe for ``steps`` on ``(images, labels)``."""
+    recipe = replace(recipes.DIGITS, name=f"conditional DCGAN on {len(images)} digits", steps=_positive("steps", steps))
+    training.seed_everything(seed)
+    gan = recipes.build_digits(recipe, n_classes=10)
+    loader = data.tensor_loader(images, labels, batch_size=min(recipe.batch_size, len(images)), seed=seed)
+    recipes.train_recipe(gan, recipe, loader, progress=progress)
+    return gan
+
+
+def generate_labelled(gan: training.GAN, per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``per_class`` samples of each of the 10 classes from a conditional ``gan``, with their labels."""
+    if not gan.conditional:
+        raise ValueError("gan: expected a class-conditional GAN (built with n_classes=10); this one takes no labels.")
+    labels = torch.arange(10).repeat_interleave(_positive("per_class", per_class))
+    return gan.sample(len(labels), labels), labels
+
+
+def held_out_accuracy(model: nn.Module) -> float:
+    """``model``'s accuracy on the digits' held-out split (360 images)."""
+    images, labels = data.load_digits(split="test")
+    return accuracy(model, images, labels)
