@@ -102,3 +102,58 @@ def test_each_stub_is_reported_by_its_check_and_nothing_raises(path, student_dir
         result = namespace["result"]
         assert not result.passed and "replace `raise NotImplementedError()`" in result.message
         assert result.message in capsys.readouterr().out
+
+
+def _bound_names(source: str) -> set[str]:
+    """Names a cell binds at top level: functions, classes, assignments, imports."""
+    import ast
+
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
+
+
+def _learners_answers(cell) -> set[str]:
+    """What the learner provides: names bound inside the solution markers, and stubbed functions."""
+    import ast
+
+    answers = _bound_names(cell.source) - _bound_names(course.student_cell(cell)["source"])
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.FunctionDef) and "### BEGIN SOLUTION" in ast.get_source_segment(cell.source, node):
+            answers.add(node.name)
+    return answers
+
+
+def test_the_answers_are_what_the_learner_writes():
+    source = "import math\ndef f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION"
+    solution = nbformat.v4.new_code_cell(source)
+    solution.metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "f", "locked": False}
+    assert _learners_answers(solution) == {"f"}
+    whole = nbformat.v4.new_code_cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION")
+    whole.metadata["nbgrader"] = solution.metadata["nbgrader"]
+    assert _learners_answers(whole) == {"y"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_later_cell_needs_a_learners_answer(path):
+    """A learner who skips an exercise loses nothing: only its check uses what the solution cell binds."""
+    import ast
+
+    cells = nbformat.read(path, as_version=4).cells
+    for i, cell in enumerate(cells):
+        if not cell.metadata.get("nbgrader", {}).get("solution"):
+            continue
+        answers = _learners_answers(cell)
+        for later in cells[i + 2:]:  # i + 1 is the check
+            if later.cell_type != "code" or later.metadata.get("nbgrader", {}).get("grade"):
+                continue
+            used = {n.id for n in ast.walk(ast.parse(later.source)) if isinstance(n, ast.Name)}
+            rebound = _bound_names(later.source)
+            assert not (answers & used) - rebound, f"{path.name}: a later cell uses {sorted(answers & used)}"
