@@ -87,8 +87,6 @@ def test(args: list[str]) -> int:
     # The instructor extra (nbgrader) is installed for the test comparing student versions
     # with nbgrader's; `lab` alone, what learners use, never installs it.
     ensure("lab", "test", "instructor")
-    if student([]) != 0:  # the student versions are tested too: every cell but the stubs runs
-        return 1
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
