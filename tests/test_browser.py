@@ -1,10 +1,12 @@
 """The course as a learner meets it: JupyterLab in a real (headless) browser.
 
-Starts JupyterLab from this environment on a copy of the notebooks, opens notebook 02 in
-Debian's Chromium through playwright, runs every cell, and checks that the playground
-renders as live widgets (sliders, buttons, the figure) and answers a click, that the tqdm
-progress bar is a widget, and that no cell shows an error. A screenshot is saved under
-build/browser/. Skips, saying why, where Chromium or playwright is missing.
+Starts JupyterLab from this environment on a copy of the notebooks and drives it in Debian's
+Chromium through playwright. Notebook 02: every cell runs, the playground renders as live
+widgets (sliders, buttons, the figure) and answers a click, the tqdm progress bar is a
+widget, and no cell shows an error. Notebooks 04 and 07 likewise, with their widgets used as a
+learner would: the latent walk's slider and *New ends* button, and the prompt box (a new
+prompt, then an unknown word). Screenshots are saved under build/browser/. Skips, saying why,
+where Chromium or playwright is missing.
 """
 
 import os
@@ -21,6 +23,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 NOTEBOOK = "02_training_algorithm.ipynb"
+WIDGET_NOTEBOOKS = ("04_image_generation.ipynb", "07_text_to_image.ipynb")
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (test extra)")
 if CHROMIUM is None:
@@ -37,7 +40,8 @@ def _free_port() -> int:
 def lab(tmp_path_factory):
     """A JupyterLab server on a copy of notebooks/, so no output is ever saved into the sources."""
     root = tmp_path_factory.mktemp("lab")
-    shutil.copy(ROOT / "notebooks" / NOTEBOOK, root)
+    for name in (NOTEBOOK, *WIDGET_NOTEBOOKS):
+        shutil.copy(ROOT / "notebooks" / name, root)
     # The server's own settings: render every cell (no windowing, so every prompt can be
     # read) and ask no questions about news.
     settings = tmp_path_factory.mktemp("settings")
@@ -46,10 +50,12 @@ def lab(tmp_path_factory):
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(values)
+    workspaces = tmp_path_factory.mktemp("workspaces")  # no layout restored from an earlier run
     port, token = _free_port(), "course-browser-test"
     command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-               f"--LabApp.user_settings_dir={settings}", "--LabApp.news_url=",
+               f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={workspaces}",
+               "--LabApp.news_url=",
                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if os.name != "nt" and os.geteuid() == 0:
         command.append("--allow-root")
@@ -72,52 +78,111 @@ def lab(tmp_path_factory):
     log.close()
 
 
-def test_notebook_02_runs_in_jupyterlab_with_live_widgets(lab):
-    base, token = lab
-    shots = ROOT / "build" / "browser"
-    shots.mkdir(parents=True, exist_ok=True)
+@pytest.fixture(scope="module")
+def browser():
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
             "--disable-sync", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
-        page.goto(f"{base}/lab/tree/{NOTEBOOK}?token={token}")
-        page.wait_for_selector(".jp-Notebook .jp-Cell")
-        # The course's kernel is connected and idle before anything runs.
-        page.get_by_text("Python (GAN course) | Idle").wait_for(timeout=90_000)
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        page.get_by_text("[*]:").first.wait_for()
+        yield chromium
+        chromium.close()
 
-        # Wait until every code cell has run: no "[*]" prompt left and the last one numbered.
-        deadline = time.monotonic() + 240
-        while True:
-            prompts = [t.strip() for t in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
-            if prompts and all(t.strip("[]:").isdigit() for t in prompts):
-                break
-            assert time.monotonic() < deadline, f"cells still running after 240 s: {prompts}"
-            time.sleep(1)
 
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        error_texts = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
-        assert not error_texts, "a cell shows an error:\n" + "\n".join(error_texts)[:2000]
+def _run_all(browser, lab, notebook: str):
+    """Open ``notebook`` in JupyterLab, run all its cells, wait for the last, check for errors."""
+    base, token = lab
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    page.goto(f"{base}/lab/tree/{notebook}?reset&token={token}")  # reset: only this notebook open
+    page.wait_for_selector(".jp-Notebook .jp-Cell")
+    # The course's kernel is connected and idle before anything runs.
+    page.get_by_text("Python (GAN course) | Idle").wait_for(timeout=90_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+    page.get_by_text("[*]:").first.wait_for()
 
-        # The playground: live sliders, buttons and the figure, not a static picture.
-        playground = page.locator(".jupyter-widgets.widget-vbox").filter(has=page.locator(".widget-image")).last
-        playground.scroll_into_view_if_needed()
-        assert playground.locator(".widget-slider, .widget-hslider").count() >= 3  # two learning rates, k
-        for label in ("Step", "Run", "Reset"):
-            assert playground.get_by_role("button", name=label).count() == 1
-        image = playground.locator("img").first
-        assert page.evaluate("img => img.naturalWidth", image.element_handle()) > 500
-        status = playground.locator(".widget-html").last
-        assert "step 200" in status.inner_text()
-        playground.get_by_role("button", name="Step").click()
-        page.wait_for_function("el => el.innerText.includes('step 201')", arg=status.element_handle())
+    # Wait until every code cell has run: no "[*]" prompt left and the last one numbered.
+    deadline = time.monotonic() + 240
+    while True:
+        prompts = [t.strip() for t in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()]
+        if prompts and all(t.strip("[]:").isdigit() for t in prompts):
+            break
+        assert time.monotonic() < deadline, f"cells still running after 240 s: {prompts}"
+        time.sleep(1)
 
-        # tqdm's bar is a widget (an ipywidgets progress bar), not text.
-        assert page.locator(".widget-hprogress, .jupyter-widget-progress").count() >= 1
-        playground.screenshot(path=str(shots / "playground.png"))
-        page.screenshot(path=str(shots / "02_training_algorithm.png"), full_page=False)
-        browser.close()
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    error_texts = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
+    assert not error_texts, f"a cell of {notebook} shows an error:\n" + "\n".join(error_texts)[:2000]
+    return page
+
+
+def _shots() -> Path:
+    shots = ROOT / "build" / "browser"
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def _image_source(widget) -> str:
+    return widget.locator("img").first.get_attribute("src")
+
+
+def test_notebook_02_runs_in_jupyterlab_with_live_widgets(lab, browser):
+    page = _run_all(browser, lab, NOTEBOOK)
+    # The playground: live sliders, buttons and the figure, not a static picture.
+    playground = page.locator(".jupyter-widgets.widget-vbox").filter(has=page.locator(".widget-image")).last
+    playground.scroll_into_view_if_needed()
+    assert playground.locator(".widget-slider, .widget-hslider").count() >= 3  # two learning rates, k
+    for label in ("Step", "Run", "Reset"):
+        assert playground.get_by_role("button", name=label).count() == 1
+    image = playground.locator("img").first
+    assert page.evaluate("img => img.naturalWidth", image.element_handle()) > 500
+    status = playground.locator(".widget-html").last
+    assert "step 200" in status.inner_text()
+    playground.get_by_role("button", name="Step").click()
+    page.wait_for_function("el => el.innerText.includes('step 201')", arg=status.element_handle())
+
+    # tqdm's bar is a widget (an ipywidgets progress bar), not text.
+    assert page.locator(".widget-hprogress, .jupyter-widget-progress").count() >= 1
+    playground.screenshot(path=str(_shots() / "playground.png"))
+    page.screenshot(path=str(_shots() / "02_training_algorithm.png"), full_page=False)
+    page.close()
+
+
+def test_notebook_04s_latent_walk_follows_its_slider_and_button(lab, browser):
+    page = _run_all(browser, lab, WIDGET_NOTEBOOKS[0])
+    walk = page.locator(".jupyter-widgets.widget-vbox").filter(has=page.get_by_role("button", name="New ends")).last
+    walk.scroll_into_view_if_needed()
+    assert page.evaluate("img => img.naturalWidth", walk.locator("img").first.element_handle()) > 500
+    before = _image_source(walk)
+    walk.locator(".widget-slider, .widget-hslider").first.click()  # jump the slider to where it is clicked
+    walk.locator(".widget-slider, .widget-hslider").first.press("End")  # then to t = 1
+    page.wait_for_function("([el, src]) => el.querySelector('img').src !== src",
+                           arg=[walk.element_handle(), before])
+    after_slider = _image_source(walk)
+    walk.get_by_role("button", name="New ends").click()
+    page.wait_for_function("([el, src]) => el.querySelector('img').src !== src",
+                           arg=[walk.element_handle(), after_slider])
+    walk.screenshot(path=str(_shots() / "latent_walk.png"))
+    page.close()
+
+
+def test_notebook_07s_prompt_box_draws_a_new_prompt_and_explains_unknown_words(lab, browser):
+    page = _run_all(browser, lab, WIDGET_NOTEBOOKS[1])
+    box = page.locator(".jupyter-widgets.widget-vbox").filter(has=page.get_by_role("button", name="Generate")).last
+    box.scroll_into_view_if_needed()
+    before = _image_source(box)
+    field = box.locator("input[type='text']").first
+    field.fill("a thin one slanted left")
+    field.press("Enter")
+    page.wait_for_function("([el, src]) => el.querySelector('img').src !== src", arg=[box.element_handle(), before])
+    field.fill("a bold seven")
+    field.press("Enter")
+    box.locator(".widget-html").filter(has_text="unknown word 'bold'").wait_for()
+    box.screenshot(path=str(_shots() / "prompt_box.png"))
+    shown = _image_source(box)
+    field.fill("a thick two")
+    box.get_by_role("button", name="Generate").click()
+    page.wait_for_function("([el, src]) => el.querySelector('img').src !== src", arg=[box.element_handle(), shown])
+    assert "unknown" not in box.locator(".widget-html").first.inner_text()
+    box.screenshot(path=str(_shots() / "prompt_box.png"))
+    page.close()
