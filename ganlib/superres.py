@@ -1,4 +1,4 @@
-"""Super-resolution with a GAN (§6 of the source document): SRGAN's recipe at a CPU's scale.
+"""Super-resolution with a GAN (notebook 06, §6.3 of the source document): SRGAN's recipe at a CPU's scale.
 
 The task: given a low-resolution (LR) image, made from a high-resolution (HR) one by averaging
 each ``factor`` x ``factor`` block of pixels, recover the HR image. The pieces:

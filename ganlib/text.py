@@ -1,4 +1,4 @@
-r"""Text to image on the 8x8 digits (notebook 07, §6 of the source document): GAN-INT-CLS in miniature.
+r"""Text to image on the 8x8 digits (notebook 07, §6.4 of the source document): GAN-INT-CLS in miniature.
 
 Every digit gets a caption made from the data: its word, plus two attributes *measured* on the image,
 
