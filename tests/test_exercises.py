@@ -143,6 +143,21 @@ def _hang(*args):
         time.sleep(0.01)
 
 
+def generic_battery(right, mutating):
+    """Mistakes any check must name, whatever its answer's shape: ``right`` is the right answer,
+    ``mutating`` a right answer that also changes one of its inputs in place."""
+    return {
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "answer", "returned a str"),
+        "returns NaN": (lambda *a: torch.as_tensor(right(*a)) * float("nan"), "NaN"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad input")), "ValueError: bad input"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+        "mutates its input": (mutating, "changed its input"),
+    }
+
+
 def scalar_battery(right, example_value, tensor_arg=0):
     """Generic mistakes for a check whose answer is one number; argument ``tensor_arg`` is a tensor."""
 
