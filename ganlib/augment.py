@@ -16,6 +16,7 @@ from torch import nn
 
 from . import data, recipes, training
 from .classifier import accuracy
+from .models import _positive_int
 
 __all__ = [
     "affine",
@@ -29,17 +30,12 @@ __all__ = [
 ]
 
 
-def _positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer.")
-    return value
-
 
 def labelled_subset(
     images: torch.Tensor, labels: torch.Tensor, per_class: int, seed: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``per_class`` images of each class, drawn at random (the same for the same ``seed``)."""
-    _positive("per_class", per_class)
+    _positive_int("per_class", per_class)
     gen = torch.Generator().manual_seed(seed)
     keep = []
     for c in labels.unique().tolist():
@@ -104,7 +100,7 @@ def train_classifier(
 ) -> nn.Sequential:
     """A fresh ``small_classifier`` trained on ``(images, labels)`` with Adam (lr 3e-3) for
     ``steps`` batches; with ``augment``, every batch is shifted and rotated (``shift_and_rotate``)."""
-    _positive("steps", steps)
+    _positive_int("steps", steps)
     torch.manual_seed(seed)
     model = small_classifier()
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -127,7 +123,8 @@ def train_conditional_gan(
 ) -> training.GAN:
     """A class-conditional DCGAN (``recipes.build_digits(..., n_classes=10)``) trained with the
     digits' recipe for ``steps`` on ``(images, labels)``."""
-    recipe = replace(recipes.DIGITS, name=f"conditional DCGAN on {len(images)} digits", steps=_positive("steps", steps))
+    recipe = replace(recipes.DIGITS, name=f"conditional DCGAN on {len(images)} digits",
+                     steps=_positive_int("steps", steps))
     training.seed_everything(seed)
     gan = recipes.build_digits(recipe, n_classes=10)
     loader = data.tensor_loader(images, labels, batch_size=min(recipe.batch_size, len(images)), seed=seed)
@@ -139,7 +136,7 @@ def generate_labelled(gan: training.GAN, per_class: int) -> tuple[torch.Tensor, 
     """``per_class`` samples of each of the 10 classes from a conditional ``gan``, with their labels."""
     if not gan.conditional:
         raise ValueError("gan: expected a class-conditional GAN (built with n_classes=10); this one takes no labels.")
-    labels = torch.arange(10).repeat_interleave(_positive("per_class", per_class))
+    labels = torch.arange(10).repeat_interleave(_positive_int("per_class", per_class))
     return gan.sample(len(labels), labels), labels
 
 

@@ -30,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .losses import LOSSES
+from .models import _positive_int
 
 __all__ = [
     "PHOTOS",
@@ -56,11 +57,6 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera")
 TRAIN_PHOTOS = PHOTOS[:4]
 TEST_PHOTO = PHOTOS[4]
 
-
-def _positive_int(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer.")
-    return value
 
 
 def load_photo(name: str) -> torch.Tensor:

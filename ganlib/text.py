@@ -21,8 +21,6 @@ a caption reads "a thick seven slanted right", "a thin two" or "a four" (middle 
 
 from __future__ import annotations
 
-import base64
-import io
 import math
 import re
 from collections.abc import Sequence
@@ -34,7 +32,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from torch import nn
 
-from .models import DCGANGenerator, dcgan_init
+from .models import DCGANGenerator, _positive_int, dcgan_init
+from .widgets import PictureFallback, figure_png
 
 __all__ = [
     "DIGIT_WORDS",
@@ -308,11 +307,6 @@ class TextGAN:
     history: dict[str, list[float]] = field(default_factory=lambda: {k: [] for k in HISTORY_KEYS})
 
 
-def _positive_int(name: str, value: object) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(f"{name}={value!r}: expected a positive integer.")
-    return value
-
 
 def train(
     images: torch.Tensor,
@@ -462,7 +456,7 @@ def measure_control(images: torch.Tensor, digits: torch.Tensor, thickness: torch
 
 
 # --- The prompt box -------------------------------------------------------------------------------
-class PromptBox(W.VBox):
+class PromptBox(PictureFallback, W.VBox):
     """Type a prompt, press Enter or *Generate*: a grid of ``n`` images for it.
 
     Where no widget front end runs (nbval, a rendered notebook), the box displays as a PNG of
@@ -501,12 +495,5 @@ class PromptBox(W.VBox):
         except ValueError as error:
             self.status.value = f"<span style='color:#b00'>{error}</span>"
             return
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=80)
-        self.image.value = buffer.getvalue()
+        self.image.value = figure_png(fig)
         self.status.value = f"{self.n} samples, noise seed {self.seed}"
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle

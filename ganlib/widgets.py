@@ -23,13 +23,32 @@ from . import data, metrics, models, training
 from .losses import LOSSES
 from .viz import plot_discriminator_2d, plot_history
 
-__all__ = ["LatentWalk", "Playground"]
+__all__ = ["LatentWalk", "PictureFallback", "Playground", "figure_png"]
 
 _BOUNDS = {"ring": 1.6, "grid": 6.0, "moons": 1.8, "spiral": 1.5}
 _MIXTURES = {"ring": data.RING, "grid": data.GRID}
 
 
-class Playground(W.VBox):
+def figure_png(fig: Figure, dpi: int = 80) -> bytes:
+    """A matplotlib figure as PNG bytes, for an ``ipywidgets.Image``."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+class PictureFallback:
+    """Mixed into a widget with an ``image`` (``ipywidgets.Image``): where no widget front end
+    runs (nbval, nbconvert, a rendered notebook), the widget displays as that picture."""
+
+    image: W.Image
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
+
+
+class Playground(PictureFallback, W.VBox):
     """A GAN Lab for 2D data. ``Playground()`` in a cell shows it; ``step(n)`` trains from code.
 
     Changing the data, loss, k or batch size starts again (as *Reset* does); the learning
@@ -160,9 +179,7 @@ class Playground(W.VBox):
                title=f"Modes covered: {covered[-1]} of {mixture.n_modes}")
 
     def png(self) -> bytes:
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=80)
-        return buffer.getvalue()
+        return figure_png(self.figure())
 
     def redraw(self) -> None:
         self.image.value = self.png()
@@ -170,13 +187,8 @@ class Playground(W.VBox):
         losses = f"D loss {history['d_loss'][-1]:.3f}, G loss {history['g_loss'][-1]:.3f}" if history["d_loss"] else ""
         self.status.value = f"<b>step {self.gan.step}</b> {losses}"
 
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle
 
-
-class LatentWalk(W.VBox):
+class LatentWalk(PictureFallback, W.VBox):
     """A slider along a path in latent space, from z0 to z1, and what the generator makes there.
 
     The top strip shows the whole path (``steps`` images, the current point framed); below it,
@@ -240,11 +252,4 @@ class LatentWalk(W.VBox):
         return fig
 
     def redraw(self) -> None:
-        buffer = io.BytesIO()
-        self.figure().savefig(buffer, format="png", dpi=80)
-        self.image.value = buffer.getvalue()
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs)
-        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle
+        self.image.value = figure_png(self.figure())
