@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .models import DCGANGenerator, _positive_int, dcgan_init
+from .regularizers import r1_penalty
 from .widgets import PictureFallback, figure_png
 
 __all__ = [
@@ -284,13 +285,6 @@ def matching_aware_discriminator_loss(
     return F.softplus(-real_right).mean() + 0.5 * (F.softplus(real_wrong).mean() + F.softplus(fake_right).mean())
 
 
-def _r1(discriminator: nn.Module, real: torch.Tensor, tokens: torch.Tensor, gamma: float) -> torch.Tensor:
-    """R1 (Mescheder et al., 2018) on real images with their own text: gamma/2 E|grad_x D(x, h)|^2."""
-    x = real.detach().requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(x, tokens).sum(), x, create_graph=True)
-    return gamma / 2 * grad.pow(2).sum(dim=(1, 2, 3)).mean()
-
-
 # --- Training ------------------------------------------------------------------------------------
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real_right", "d_real_wrong", "d_fake")
 
@@ -379,7 +373,7 @@ def train(
         else:
             d_loss = F.softplus(-s_r).mean() + F.softplus(s_f).mean()
         if r1 and i % r1_every == 0:
-            d_loss = d_loss + r1_every * _r1(D, real, right, r1)
+            d_loss = d_loss + r1_every * r1_penalty(D, real, labels=right, gamma=r1)  # lazy R1, with the text
         gan.d_optimizer.zero_grad(set_to_none=True)
         d_loss.backward()
         gan.d_optimizer.step()
