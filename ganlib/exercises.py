@@ -17,6 +17,7 @@ import contextlib
 import copy
 import math
 import signal
+import sysconfig
 import threading
 import traceback
 from collections.abc import Callable
@@ -129,6 +130,13 @@ def _changed(arg, before) -> bool:
     return arg != before
 
 
+_LIBRARIES = tuple({sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib")})
+
+
+def _in_library(filename: str) -> bool:
+    return filename.startswith(_LIBRARIES)
+
+
 def _call(fn: Callable, *args, copy_args: bool = True):
     """Call the learner's function (on copies of ``args`` unless the check made them for it),
     within the time limit; summarise any error in one line; reject changes to its inputs."""
@@ -146,7 +154,9 @@ def _call(fn: Callable, *args, copy_args: bool = True):
     except NotImplementedError:
         raise _LearnerError("NotImplementedError: replace `raise NotImplementedError()` with your code.") from None
     except Exception as exc:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != __file__]
+        # The learner's own line: skip this file's frames and those of installed libraries (torch, numpy).
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename != __file__ and not _in_library(f.filename)]
         where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
         raise _LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
     for position, (arg, copy_before) in enumerate(zip(args, before, strict=True)):

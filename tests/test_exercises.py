@@ -568,3 +568,16 @@ def test_the_right_answer_passes(name, capsys):
     check, right = RIGHT_ANSWERS[name]
     result = run(check, right, capsys)
     assert result.passed and result.message.startswith("✅ Correct")
+
+
+def test_an_error_inside_torch_points_at_the_learners_line(tmp_path, monkeypatch, capsys):
+    (tmp_path / "learner.py").write_text(
+        "import torch\n\n\ndef nearest(samples, training):\n"
+        "    return torch.cdist(samples.flatten(2), training.flatten(2)).min(-1).values\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from learner import nearest
+
+    result = run(exercises.check_nearest_neighbour_distances, nearest, capsys)
+    assert "RuntimeError" in result.message
+    assert "(line 5: `return torch.cdist(samples.flatten(2), training.flatten(2)).min(-1).values`)" in result.message
