@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,11 @@ PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / "course-install.json"
 CONSTRAINTS = ROOT / "constraints.txt"
 KERNEL = ["--name", "gan-course", "--display-name", "Python (GAN course)"]
+# Disk space an install takes, measured on Linux: a first install (PyTorch with its CUDA libraries
+# is most of it) raised the disk's used space by 6.6 GB at its peak and left a 6.4 GB .venv.
+INSTALL_BYTES = 7_000_000_000
+# What any install, even one over a complete .venv, should have free: pip unpacks before replacing.
+SPARE_BYTES = 500_000_000
 
 
 def say(message: str) -> None:
@@ -53,6 +59,40 @@ def read_stamp() -> dict:
     return stamp if isinstance(stamp, dict) and PYTHON.exists() else {}
 
 
+class NotEnoughDisk(Exception):
+    pass
+
+
+def folder_bytes(folder: Path) -> int:
+    total = 0
+    for path, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(path, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def free_bytes(folder: Path) -> int:
+    return shutil.disk_usage(folder).free
+
+
+def check_disk() -> None:
+    """Refuse to start an install that cannot fit, before pip fails half-way with 'No space left on device'.
+
+    What .venv already holds (from an earlier or interrupted install) counts towards the total.
+    """
+    need = max(SPARE_BYTES, INSTALL_BYTES - folder_bytes(VENV))
+    free = free_bytes(ROOT)
+    if free < need:
+        raise NotEnoughDisk(
+            f"not enough disk space to install the course: about {need / 1e9:.1f} GB more is needed in {ROOT} "
+            f"(PyTorch is most of it), and {free / 1e9:.1f} GB is free. Free some space on that disk, or move "
+            "the course folder to one with more room, then run the same command again."
+        )
+
+
 def ensure(*extras: str) -> None:
     """Create .venv and install ganlib with ``extras`` at the pinned versions, unless already done.
 
@@ -62,6 +102,7 @@ def ensure(*extras: str) -> None:
     have = set(stamp.get("extras", []))
     if stamp.get("fingerprint") == fingerprint() and set(extras) <= have:
         return
+    check_disk()
     if not PYTHON.exists():
         say(f"creating the virtual environment in {VENV} ...")
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
@@ -198,6 +239,10 @@ def main(argv: list[str]) -> int:
         say(f"a set-up step failed (exit {exc.returncode}): {' '.join(map(str, exc.cmd))}")
         say("nothing was half-recorded: run the same command again to retry.")
         return exc.returncode or 1
+    except NotEnoughDisk as exc:
+        say(str(exc))
+        say("nothing was installed or changed.")
+        return 1
     except KeyboardInterrupt:
         return 130
 

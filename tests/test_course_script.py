@@ -26,6 +26,7 @@ def course(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "PYTHON", python)
     monkeypatch.setattr(module, "STAMP", venv / "course-install.json")
     monkeypatch.setattr(module, "CONSTRAINTS", tmp_path / "constraints.txt")
+    monkeypatch.setattr(module, "free_bytes", lambda folder: 100 * 10**9)
     calls = []
     monkeypatch.setattr(module, "run", lambda *args, **kwargs: calls.append([str(a) for a in args]))
     module.calls = calls
@@ -67,6 +68,36 @@ def test_a_failed_install_records_nothing(course, monkeypatch):
     monkeypatch.setattr(course, "run", fail)
     assert course.main(["lab"]) == 1
     assert not course.STAMP.exists()
+
+
+def test_an_install_that_cannot_fit_is_refused_before_pip_starts(course, monkeypatch, capsys):
+    monkeypatch.setattr(course, "free_bytes", lambda folder: 2_400_000_000)
+    assert course.main(["lab"]) == 1
+    said = capsys.readouterr().out
+    # An empty .venv: the whole measured install (7.0 GB) is needed, 2.4 GB is free.
+    assert "about 7.0 GB more is needed" in said and "2.4 GB is free" in said and str(course.ROOT) in said
+    assert "run the same command again" in said and "nothing was installed" in said
+    assert course.calls == [] and not course.STAMP.exists()
+
+
+def test_what_the_venv_already_holds_counts_towards_the_install(course, monkeypatch):
+    monkeypatch.setattr(course, "INSTALL_BYTES", 3_000_000)
+    monkeypatch.setattr(course, "SPARE_BYTES", 200_000)
+    (course.VENV / "partial.bin").write_bytes(bytes(2_500_000))  # left by an interrupted install
+    monkeypatch.setattr(course, "free_bytes", lambda folder: 499_000)  # 500,000 still to come: refused
+    with pytest.raises(course.NotEnoughDisk, match="about 0.0 GB more"):
+        course.ensure("lab")
+    monkeypatch.setattr(course, "free_bytes", lambda folder: 501_000)
+    course.ensure("lab")
+    assert course.calls and course.STAMP.exists()
+    # Over a complete .venv only the spare room is asked for, and never less.
+    (course.VENV / "partial.bin").write_bytes(bytes(3_500_000))
+    course.CONSTRAINTS.write_text("torch==2.14.2\n")
+    monkeypatch.setattr(course, "free_bytes", lambda folder: 199_000)
+    with pytest.raises(course.NotEnoughDisk):
+        course.ensure("lab")
+    monkeypatch.setattr(course, "free_bytes", lambda folder: 201_000)
+    course.ensure("lab")
 
 
 @pytest.mark.parametrize("argv, code", [([], 2), (["--help"], 0), (["dance"], 2)])
