@@ -34,6 +34,7 @@ from torch import nn
 
 from .models import DCGANGenerator, _positive_int, dcgan_init
 from .regularizers import r1_penalty
+from .training import NonFiniteLossError, undo_buffers_on_failure
 from .widgets import PictureFallback, figure_png
 
 __all__ = [
@@ -302,6 +303,23 @@ class TextGAN:
 
 
 
+def _check_finite(loss: torch.Tensor, which: str, gan: TextGAN) -> None:
+    value = loss.item()
+    if not math.isfinite(value):
+        G, D = gan.generator, gan.discriminator
+        G.eval()
+        D.eval()
+        kept = ("No weight was changed by this step" if which == "discriminator" else
+                "This step had updated the discriminator, not the generator")
+        error = NonFiniteLossError(
+            f"Training stopped at step {gan.step + 1}: the {which} loss is {value}. {kept}; the error's .gan "
+            "holds the networks. Try lower learning rates (lr_g, lr_d) or a larger r1, and check the images "
+            "for NaN or inf."
+        )
+        error.gan = gan
+        raise error
+
+
 def train(
     images: torch.Tensor,
     tokens: torch.Tensor,
@@ -327,6 +345,10 @@ def train(
     Adam (betas 0.5, 0.999) with D twice as fast as G (TTUR); over the last ``decay`` fraction of
     the steps both rates fall linearly to 0. ``matching_aware=False`` drops the mismatched
     pairs (an ordinary conditional GAN loss, softplus(-s_r) + softplus(s_f)), to see what they add.
+
+    A loss that becomes NaN or inf stops training with ``training.NonFiniteLossError`` before
+    the update it would drive (BatchNorm's statistics are put back too); the error's ``gan``
+    holds the networks, so the run so far is not lost.
     """
     from tqdm.auto import tqdm
 
@@ -359,35 +381,36 @@ def train(
         if not batches:  # a new epoch: shuffled batches, the last incomplete one dropped
             batches = list(torch.randperm(len(images), generator=order).split(batch_size))
             batches = [b for b in batches if len(b) == batch_size][::-1]
-        # Step 2 of §3.1: real images with their captions, and the captions of their neighbours.
-        index = batches.pop()
-        real, right = images[index], tokens[index]
-        wrong = right.roll(1, dims=0)
-        # Steps 3-4: noise, and fakes made from the right captions.
-        fake = G(torch.randn(batch_size, G.latent_dim), right)
-        # Step 5: D scores the three kinds of pair in one pass (no BatchNorm: each sample on its own).
-        s_r, s_w, s_f = D(torch.cat([real, real, fake.detach()]), torch.cat([right, wrong, right])).split(batch_size)
-        # Step 6: the matching-aware loss (+ R1), and D's update.
-        if matching_aware:
-            d_loss = matching_aware_discriminator_loss(s_r, s_w, s_f)
-        else:
-            d_loss = F.softplus(-s_r).mean() + F.softplus(s_f).mean()
-        if r1 and i % r1_every == 0:
-            d_loss = d_loss + r1_every * r1_penalty(D, real, labels=right, gamma=r1)  # lazy R1, with the text
-        gan.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        gan.d_optimizer.step()
-        # Step 7: with D fixed, G's non-saturating loss and update.
-        g_loss = F.softplus(-D(fake, right)).mean()
-        gan.g_optimizer.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=list(G.parameters()))
-        gan.g_optimizer.step()
+        with undo_buffers_on_failure(G, D):  # a stopped step leaves BatchNorm's statistics as they were
+            # Step 2 of §3.1: real images with their captions, and the captions of their neighbours.
+            index = batches.pop()
+            real, right = images[index], tokens[index]
+            wrong = right.roll(1, dims=0)
+            # Steps 3-4: noise, and fakes made from the right captions.
+            fake = G(torch.randn(batch_size, G.latent_dim), right)
+            # Step 5: D scores the three kinds of pair in one pass (no BatchNorm: each sample on its own).
+            scores = D(torch.cat([real, real, fake.detach()]), torch.cat([right, wrong, right]))
+            s_r, s_w, s_f = scores.split(batch_size)
+            # Step 6: the matching-aware loss (+ R1), and D's update.
+            if matching_aware:
+                d_loss = matching_aware_discriminator_loss(s_r, s_w, s_f)
+            else:
+                d_loss = F.softplus(-s_r).mean() + F.softplus(s_f).mean()
+            if r1 and i % r1_every == 0:
+                d_loss = d_loss + r1_every * r1_penalty(D, real, labels=right, gamma=r1)  # lazy R1, with the text
+            _check_finite(d_loss, "discriminator", gan)
+            gan.d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            gan.d_optimizer.step()
+            # Step 7: with D fixed, G's non-saturating loss and update.
+            g_loss = F.softplus(-D(fake, right)).mean()
+            _check_finite(g_loss, "generator", gan)
+            gan.g_optimizer.zero_grad(set_to_none=True)
+            g_loss.backward(inputs=list(G.parameters()))
+            gan.g_optimizer.step()
         gan.step += 1
         with torch.no_grad():
             record = torch.stack([d_loss, g_loss, *(torch.sigmoid(s).mean() for s in (s_r, s_w, s_f))]).tolist()
-        if not all(map(math.isfinite, record)):
-            raise FloatingPointError(f"Training stopped at step {gan.step}: a loss became {record[:2]}; "
-                                     "try lower learning rates.")
         for key, value in zip(HISTORY_KEYS, record, strict=True):
             gan.history[key].append(value)
     G.eval()

@@ -20,6 +20,7 @@ import math
 import os
 import random
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +87,31 @@ def setup(seed: int = 0, threads: int | None = None, device: str | torch.device 
 
 
 class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or inf; training stopped before that step changed any weight."""
+    """A loss became NaN or inf; training stopped before the update that loss would have driven.
+
+    The message says what the stopped step had already changed: nothing when the discriminator's
+    loss failed on its first update; the discriminator's updates when the generator's loss failed
+    (or a later one of ``n_critic`` > 1 discriminator updates). Buffers are put back either way.
+    """
+
+
+@contextmanager
+def undo_buffers_on_failure(*models: nn.Module) -> Iterator[None]:
+    """Put the models' buffers back as they were if a ``NonFiniteLossError`` leaves the block.
+
+    A forward pass in training mode changes buffers before any loss is known: BatchNorm's running
+    statistics (NaN after a batch with NaN in it) and spectral norm's power-iteration vectors.
+    Without this, a stopped step would leave NaN statistics behind, and the model, though its
+    weights were untouched, would draw NaN in eval mode.
+    """
+    saved = [(buffer, buffer.detach().clone()) for model in models for buffer in model.buffers()]
+    try:
+        yield
+    except NonFiniteLossError:
+        with torch.no_grad():
+            for buffer, copy in saved:
+                buffer.copy_(copy)
+        raise
 
 
 def _check_learning_rate(name: str, lr: object) -> None:
@@ -212,13 +237,16 @@ def _split_batch(batch: object) -> tuple[torch.Tensor, torch.Tensor | None]:
     )
 
 
-def _check_finite(loss: torch.Tensor, which: str, gan: GAN) -> float:
-    """The loss as a float, after checking it is finite (before any weight changes)."""
+def _check_finite(loss: torch.Tensor, which: str, gan: GAN, critic_updates: int = 0) -> float:
+    """The loss as a float, after checking it is finite (before the update it would drive)."""
     value = loss.item()
     if not math.isfinite(value):
+        kept = ("No weight was changed by this step." if not critic_updates else
+                f"This step had already updated the discriminator ({critic_updates} of {gan.n_critic} "
+                "updates); the generator was not updated.")
         raise NonFiniteLossError(
             f"Training stopped at step {gan.step + 1}: the {which} loss is {value} "
-            f"({gan.loss.name} loss). No weight was changed by this step. Try lower learning "
+            f"({gan.loss.name} loss). {kept} Try lower learning "
             "rates, check the data for NaN or inf, or use a loss that cannot overflow."
         )
     return value
@@ -237,44 +265,45 @@ def train_step(gan: GAN, real_batches: Iterator) -> dict[str, float]:
     the discriminator draws ``gan.n_critic`` of them. Step 1 happened when ``gan`` was built.
     """
     G, D, loss = gan.generator, gan.discriminator, gan.loss
-    for _ in range(gan.n_critic):
-        # Step 2: sample a batch of real data.
-        real, labels = _split_batch(next(real_batches))
-        real = real.to(gan.device)
-        if gan.conditional and labels is None:
-            raise ValueError(
-                "the generator is conditional, but the data yields no labels; use (samples, labels) batches."
-            )
-        labels = labels.to(gan.device) if gan.conditional else None
-        condition = () if labels is None else (labels,)  # conditional GANs also see the label
-        # Step 3: sample a batch of noise vectors.
-        z = gan.noise(len(real))
-        # Step 4: generate fakes. Detached: the discriminator's update must not reach G.
-        fake = G(z, *condition).detach()
-        # Step 5: the discriminator scores real and fake samples (as logits).
-        real_logits, fake_logits = D(real, *condition), D(fake, *condition)
-        # Step 6: the discriminator's loss, then its update.
-        d_loss = loss.discriminator(real_logits, fake_logits)
-        if gan.penalty is not None:
-            d_loss = d_loss + gan.penalty(D, real, fake, labels)
-        d_value = _check_finite(d_loss, "discriminator", gan)
-        gan.d_optimizer.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_grad_norm = _grad_norm(D)
-        gan.d_optimizer.step()
-        if gan.weight_clip is not None:  # WGAN: keep the critic's weights in a box
-            clip_weights(D, gan.weight_clip)
+    with undo_buffers_on_failure(G, D):  # a stopped step changes no buffer either
+        for critic_updates in range(gan.n_critic):
+            # Step 2: sample a batch of real data.
+            real, labels = _split_batch(next(real_batches))
+            real = real.to(gan.device)
+            if gan.conditional and labels is None:
+                raise ValueError(
+                    "the generator is conditional, but the data yields no labels; use (samples, labels) batches."
+                )
+            labels = labels.to(gan.device) if gan.conditional else None
+            condition = () if labels is None else (labels,)  # conditional GANs also see the label
+            # Step 3: sample a batch of noise vectors.
+            z = gan.noise(len(real))
+            # Step 4: generate fakes. Detached: the discriminator's update must not reach G.
+            fake = G(z, *condition).detach()
+            # Step 5: the discriminator scores real and fake samples (as logits).
+            real_logits, fake_logits = D(real, *condition), D(fake, *condition)
+            # Step 6: the discriminator's loss, then its update.
+            d_loss = loss.discriminator(real_logits, fake_logits)
+            if gan.penalty is not None:
+                d_loss = d_loss + gan.penalty(D, real, fake, labels)
+            d_value = _check_finite(d_loss, "discriminator", gan, critic_updates)
+            gan.d_optimizer.zero_grad(set_to_none=True)
+            d_loss.backward()
+            d_grad_norm = _grad_norm(D)
+            gan.d_optimizer.step()
+            if gan.weight_clip is not None:  # WGAN: keep the critic's weights in a box
+                clip_weights(D, gan.weight_clip)
 
-    # Step 7: with D fixed, the generator's loss and update. The loss flows back through D
-    # to G's samples, but only G's weights receive gradients (backward's `inputs`).
-    z = gan.noise(len(real))
-    fake = G(z, *condition)
-    g_loss = loss.generator(D(fake, *condition))
-    g_value = _check_finite(g_loss, "generator", gan)
-    gan.g_optimizer.zero_grad(set_to_none=True)
-    g_loss.backward(inputs=gan.generator_parameters)
-    g_grad_norm = _grad_norm(G)
-    gan.g_optimizer.step()
+        # Step 7: with D fixed, the generator's loss and update. The loss flows back through D
+        # to G's samples, but only G's weights receive gradients (backward's `inputs`).
+        z = gan.noise(len(real))
+        fake = G(z, *condition)
+        g_loss = loss.generator(D(fake, *condition))
+        g_value = _check_finite(g_loss, "generator", gan, gan.n_critic)
+        gan.g_optimizer.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=gan.generator_parameters)
+        g_grad_norm = _grad_norm(G)
+        gan.g_optimizer.step()
 
     gan.step += 1
     with torch.no_grad():  # what the history records, as floats (one transfer, no graphs kept)

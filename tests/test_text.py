@@ -185,6 +185,30 @@ def test_a_short_training_run_records_its_history_and_generates():
         text.train(images, tokens[:5], steps=1, progress=False)
 
 
+def test_a_loss_that_turns_nan_stops_training_before_it_changes_a_weight(monkeypatch):
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    tokens = text.encode([text.caption(i % 10) for i in range(32)])
+    # Reference: two steps, no decay (so the first steps' rates do not depend on the run's length).
+    two = text.train(images, tokens, steps=2, batch_size=16, decay=0, progress=False)
+    real_loss, calls = text.matching_aware_discriminator_loss, []
+
+    def nan_on_the_third_step(*args):
+        calls.append(1)
+        loss = real_loss(*args)
+        return loss * math.nan if len(calls) == 3 else loss
+
+    monkeypatch.setattr(text, "matching_aware_discriminator_loss", nan_on_the_third_step)
+    with pytest.raises(text.NonFiniteLossError, match=r"stopped at step 3: the discriminator loss is nan") as caught:
+        text.train(images, tokens, steps=5, batch_size=16, decay=0, progress=False)
+    kept = caught.value.gan
+    assert kept.step == 2 and all(len(v) == 2 for v in kept.history.values())
+    for mine, theirs in ((kept.generator, two.generator), (kept.discriminator, two.discriminator)):
+        # Weights and buffers alike: step 3's forward pass had updated G's BatchNorm statistics.
+        for a, b in zip(mine.state_dict().values(), theirs.state_dict().values(), strict=True):
+            assert torch.equal(a, b)  # the failed step changed nothing
+    assert not kept.generator.training  # ready to generate from, as train() returns it
+
+
 # --- measuring control -------------------------------------------------------------------------------
 class _Oracle(torch.nn.Module):
     """A 'classifier' that reads the digit hidden in pixel (0, 0)."""

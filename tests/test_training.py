@@ -1,5 +1,6 @@
 import copy
 import itertools
+import math
 
 import pytest
 import torch
@@ -136,6 +137,36 @@ def test_nan_loss_stops_on_that_step_naming_step_and_loss(tmp_path):
     assert all(p.requires_grad for p in gan.discriminator.parameters())
     restored = training.load_checkpoint(small_gan(seed=9), tmp_path / "run.pt")
     assert restored.step == 4  # the last good checkpoint is intact
+
+
+def test_a_stopped_step_puts_batchnorms_statistics_back():
+    torch.manual_seed(0)
+    G, D = models.DCGANGenerator(latent_dim=8, width=8), models.DCGANDiscriminator(width=8)  # both with BatchNorm
+    gan = training.GAN(G, D, device="cpu")
+    images = torch.rand(64, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    training.train(gan, [images[:32], images[32:]], steps=2, progress=False)
+    before = {name: t.clone() for model in (G, D) for name, t in model.state_dict().items()}
+    poisoned = images[:32].clone()
+    poisoned[0, 0, 0, 0] = math.nan
+    with pytest.raises(training.NonFiniteLossError, match="No weight was changed"):
+        training.train_step(gan, iter([poisoned]))
+    after = {name: t for model in (G, D) for name, t in model.state_dict().items()}
+    assert any("running_mean" in name for name in after)
+    for name, value in before.items():
+        assert torch.equal(value, after[name]), name  # without the undo, D's running_mean is NaN here
+    assert torch.isfinite(gan.sample(4)).all()  # eval mode still draws
+
+
+def test_the_message_says_what_a_stopped_step_had_already_updated():
+    exploding = losses.GANLoss("exploding", losses.LOSSES["minimax"].discriminator, lambda f: f.sum() * float("inf"))
+    gan = small_gan(loss=exploding)
+    with pytest.raises(training.NonFiniteLossError, match=r"already updated the discriminator \(1 of 1 updates\); "
+                                                          r"the generator was not updated"):
+        training.train_step(gan, iter([data.sample_toy("ring", 8, seed=0)]))
+    gan = small_gan(n_critic=3)
+    good = data.sample_toy("ring", 8, seed=0)
+    with pytest.raises(training.NonFiniteLossError, match=r"step 1: the discriminator loss is nan.*\(2 of 3 updates\)"):
+        training.train_step(gan, iter([good, good, torch.full((8, 2), math.nan)]))
 
 
 def test_infinite_generator_loss_is_named():
