@@ -114,3 +114,11 @@ def test_binder_matches_the_conda_environment_and_installs_ganlib():
     assert post_build.startswith("#!") and "set -e" in post_build.splitlines()[1:3]
     assert re.search(r"pip install .*-e \.", post_build)
     assert "ipykernel install --sys-prefix --name gan-course" in post_build
+
+
+def test_every_ganlib_package_is_listed_for_a_non_editable_install():
+    # setuptools installs only the packages named in pyproject: a subpackage missing there works
+    # in the editable install and is absent from a wheel.
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "ganlib").rglob("__init__.py")}
+    assert "ganlib.exercises" in found and listed == found

@@ -48,7 +48,7 @@ def test_a_check_does_not_modify_the_learners_inputs(capsys):
 
     result = run(exercises.check_value_function, mutating, capsys)
     assert not result.passed  # the learner zeroed its copy, so the value is wrong...
-    assert exercises._REAL.tolist() == [0.0, pytest.approx(1.0986, abs=1e-4)]  # ...and ours is intact
+    assert exercises._checking._REAL.tolist() == [0.0, pytest.approx(1.0986, abs=1e-4)]  # ...and ours is intact
 
 
 # --- optimal_discriminator ----------------------------------------------------------------
@@ -523,7 +523,7 @@ def ra_g(r, f):
 
 
 def test_relativistic_discriminator_battery(capsys):
-    battery = scalar_battery(ra_d, ra_d(exercises._REAL, exercises._FAKE).item()) | {
+    battery = scalar_battery(ra_d, ra_d(exercises._checking._REAL, exercises._checking._FAKE).item()) | {
         "ordinary loss": (lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean(), "ordinary loss"),
         "generator's": (ra_g, "generator's loss"),
         "unstable": (lambda r, f: -torch.log(torch.sigmoid(r - f.mean())).mean()
@@ -533,7 +533,7 @@ def test_relativistic_discriminator_battery(capsys):
 
 
 def test_relativistic_generator_battery(capsys):
-    battery = scalar_battery(ra_g, ra_g(exercises._REAL, exercises._FAKE).item()) | {
+    battery = scalar_battery(ra_g, ra_g(exercises._checking._REAL, exercises._checking._FAKE).item()) | {
         "discriminator's": (ra_d, "discriminator's loss"),
         "first term only": (lambda r, f: F.softplus(-(f - r.mean())).mean(), "keep the second term"),
         "unstable": (lambda r, f: -torch.log(torch.sigmoid(f - r.mean())).mean()

@@ -1,0 +1,79 @@
+"""Self-checks for the notebooks' exercises.
+
+Each ``check_*`` function calls the learner's function on small cases, compares the result
+with ganlib's reference (or a hand-derived value) and prints one of three answers:
+
+* correct;
+* not yet, with what was expected and what came back on a small case, and a hint;
+* the learner's function raised an error: its type and message in one or two lines.
+
+A check never raises, never changes the learner's objects (it passes copies) and returns a
+``CheckResult`` whose ``passed`` attribute instructors' hidden tests can assert on.
+
+The checks live in one module per part of the course: ``basics`` (notebooks 00-03),
+``applications`` (04-07) and ``hard_questions`` (08-11); ``_checking`` holds what they share
+(calling the learner's function safely, comparing, reporting). Import them from here.
+"""
+
+TIME_LIMIT = 10.0  # seconds a learner's function may run before a check stops it (set it here)
+
+from ._checking import CheckResult  # noqa: E402  (after TIME_LIMIT, which _checking reads from here)
+from .applications import (  # noqa: E402
+    check_downsample,
+    check_matching_aware_discriminator_loss,
+    check_nearest_neighbour_distances,
+    check_paired_gain,
+    check_psnr,
+    check_shift_image,
+    check_slant,
+    check_slerp,
+)
+from .basics import (  # noqa: E402
+    check_discriminator_step,
+    check_generator_step,
+    check_high_quality_fraction,
+    check_hinge_discriminator_loss,
+    check_non_saturating_loss,
+    check_optimal_discriminator,
+    check_ring_means,
+    check_value_function,
+)
+from .hard_questions import (  # noqa: E402
+    check_frechet_distance_1d,
+    check_gradient_penalty,
+    check_inception_score,
+    check_minimax_slope,
+    check_r1_penalty,
+    check_relativistic_discriminator_loss,
+    check_relativistic_generator_loss,
+    check_reverse_kl,
+)
+
+__all__ = [
+    "TIME_LIMIT",
+    "CheckResult",
+    "check_high_quality_fraction",
+    "check_ring_means",
+    "check_discriminator_step",
+    "check_generator_step",
+    "check_hinge_discriminator_loss",
+    "check_non_saturating_loss",
+    "check_optimal_discriminator",
+    "check_value_function",
+    "check_reverse_kl",
+    "check_minimax_slope",
+    "check_frechet_distance_1d",
+    "check_inception_score",
+    "check_gradient_penalty",
+    "check_r1_penalty",
+    "check_relativistic_discriminator_loss",
+    "check_relativistic_generator_loss",
+    "check_slerp",
+    "check_nearest_neighbour_distances",
+    "check_shift_image",
+    "check_paired_gain",
+    "check_psnr",
+    "check_downsample",
+    "check_slant",
+    "check_matching_aware_discriminator_loss",
+]

@@ -1,0 +1,213 @@
+"""What every check shares: calling the learner's function safely, and reporting."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import os
+import signal
+import sysconfig
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    passed: bool
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+
+class _NotYet(Exception):
+    """A wrong answer: the message says what was expected and how to get there."""
+
+
+class _LearnerError(Exception):
+    """The learner's function raised; the message is its one-line summary."""
+
+
+def _report(name: str, body: Callable[[], str]) -> CheckResult:
+    try:
+        result = CheckResult(True, f"✅ Correct: {name} {body()}")
+    except _NotYet as exc:
+        result = CheckResult(False, f"❌ Not yet: {exc}")
+    except _LearnerError as exc:
+        result = CheckResult(False, f"💥 Your {name} raised an error: {exc}")
+    except Exception as exc:  # a check must never crash the learner's notebook
+        result = CheckResult(False, f"❌ Not yet: the check could not use what {name} returned ({exc}).")
+    print(result.message)
+    return result
+
+
+
+
+class _TimeUp(BaseException):
+    """Raised inside a learner's function that ran past the time limit (a BaseException, so a
+    learner's own ``except Exception`` cannot swallow it)."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float):
+    """Interrupt the block after ``seconds`` (Unix main thread: SIGALRM, as in a notebook's kernel)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimeUp()
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _snapshot(args: tuple) -> list:
+    return [a.detach().clone() if isinstance(a, torch.Tensor) else copy.deepcopy(a) if isinstance(a, list) else None
+            for a in args]
+
+
+def _changed(arg, before) -> bool:
+    if isinstance(before, torch.Tensor):
+        return arg.shape != before.shape or not torch.equal(arg, before)
+    return arg != before
+
+
+_HERE = os.path.dirname(os.path.abspath(__file__))  # the checks' own frames are not the learner's
+_LIBRARIES = tuple({sysconfig.get_paths()[key] for key in ("purelib", "platlib", "stdlib")})
+
+
+def _in_library(filename: str) -> bool:
+    return filename.startswith(_LIBRARIES)
+
+
+def _call(fn: Callable, *args, copy_args: bool = True):
+    """Call the learner's function (on copies of ``args`` unless the check made them for it),
+    within the time limit; summarise any error in one line; reject changes to its inputs."""
+    if copy_args:
+        args = copy.deepcopy(args)
+    before = _snapshot(args)
+    from . import TIME_LIMIT  # the package's, read at each call: `exercises.TIME_LIMIT = 30` takes effect
+
+    try:
+        with _time_limit(TIME_LIMIT):
+            result = fn(*args)
+    except _TimeUp:
+        raise _NotYet(
+            f"your function was still running after {TIME_LIMIT:g} s, so the check stopped it. "
+            "Look for a loop that never ends."
+        ) from None
+    except NotImplementedError:
+        raise _LearnerError("NotImplementedError: replace `raise NotImplementedError()` with your code.") from None
+    except Exception as exc:
+        # The learner's own line: skip this file's frames and those of installed libraries (torch, numpy).
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if os.path.dirname(f.filename) != _HERE and not _in_library(f.filename)]
+        where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
+        raise _LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+    for position, (arg, copy_before) in enumerate(zip(args, before, strict=True)):
+        if copy_before is not None and _changed(arg, copy_before):
+            raise _NotYet(
+                f"your function changed its input (argument {position + 1}) in place. Compute new tensors "
+                "instead (e.g. `x * 2`, not `x.mul_(2)` or `x[...] = ...`): callers still need their data."
+            )
+    return result
+
+
+def _scalar(value, name: str, case: str) -> float:
+    if value is None:
+        raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise _NotYet(
+                f"{name} returned a tensor of shape {tuple(value.shape)} on {case}; expected a single "
+                "number (a 0-dimensional tensor). Average over the batch with .mean()."
+            )
+        if not (value.dtype.is_floating_point or value.dtype.is_complex):
+            raise _NotYet(
+                f"{name} returned a tensor of dtype {value.dtype} on {case}; a loss is a real number "
+                "(float). Avoid integer division, .long() or comparisons in the result."
+            )
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _NotYet(f"{name} returned a {type(value).__name__} on {case}; expected a tensor holding one number.")
+    if math.isnan(value):
+        raise _NotYet(f"{name} returned NaN on {case}: look for 0/0, inf - inf or the log of a negative number.")
+    if not math.isfinite(value):
+        raise _NotYet(
+            f"{name} returned {value} on {case}. Logits this large overflow exp() or log(); "
+            "use F.softplus or F.logsigmoid, which stay finite."
+        )
+    return float(value)
+
+
+def _expect_match(fn: Callable, reference: Callable, args: tuple, name: str, case: str) -> None:
+    """The learner's ``fn`` returns the same number as ``reference`` on ``args``."""
+    _expect_close(_scalar(_call(fn, *args), name, case), float(reference(*args)), name, case)
+
+
+def _expect_close(got: float, expected: float, name: str, case: str, hints: dict[float, str] | None = None) -> None:
+    if math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
+        return
+    message = f"on {case}, {name} should return {expected:.4f}; yours returned {got:.4f}."
+    for wrong_value, hint in (hints or {}).items():
+        if math.isclose(got, wrong_value, rel_tol=1e-4, abs_tol=1e-6):
+            message += f" Hint: {hint}"
+            break
+    raise _NotYet(message)
+
+
+LN3 = math.log(3)
+# sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4, sigmoid(-ln 3) = 1/4: cases one can check by hand.
+_REAL = torch.tensor([0.0, LN3])
+_FAKE = torch.tensor([0.0, -LN3])
+_HAND = "real_logits=[0, ln 3], fake_logits=[0, -ln 3] (D = 1/2, 3/4 on real; 1/2, 1/4 on fake)"
+
+
+def _random_logits(seed: int, n: int = 16, scale: float = 2.0) -> torch.Tensor:
+    return scale * torch.randn(n, generator=torch.Generator().manual_seed(seed))
+
+
+def _tensor(value, name: str, case: str, shape: tuple[int, ...], finite: bool = True) -> torch.Tensor:
+    if value is None:
+        raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+    try:
+        value = torch.as_tensor(value, dtype=torch.float32)
+    except (TypeError, ValueError, RuntimeError):
+        raise _NotYet(f"{name} returned a {type(value).__name__} on {case}; expected a tensor of numbers.") from None
+    if tuple(value.shape) != shape:
+        raise _NotYet(f"on {case}, {name} should return shape {shape}; yours has shape {tuple(value.shape)}.")
+    if finite and not torch.isfinite(value).all():
+        raise _NotYet(f"on {case}, {name} returned NaN or inf values.")
+    return value
+
+
+def _expect_vector(got: torch.Tensor, expected: torch.Tensor, name: str, case: str,
+                   hints: list[tuple[torch.Tensor, str]] | None = None, atol: float = 1e-4) -> None:
+    """``got`` (already shape-checked) equals ``expected`` within ``atol`` (relative to its scale)."""
+    scale = max(1.0, float(expected.abs().max()))
+    if torch.allclose(got, expected, rtol=0, atol=atol * scale):
+        return
+    def show(v: torch.Tensor) -> str:
+        return "[" + ", ".join(f"{x:.3f}" for x in v.flatten()[:4].tolist()) + (", ...]" if v.numel() > 4 else "]")
+
+    message = f"on {case}, {name} should return {show(expected)}; yours returned {show(got)}."
+    for wrong, hint in hints or []:
+        if wrong.shape == got.shape and torch.allclose(got, wrong, rtol=0, atol=atol * scale):
+            message += f" Hint: {hint}"
+            break
+    raise _NotYet(message)

@@ -1,0 +1,299 @@
+"""Self-checks for notebooks 00-03: introduction, objective, training algorithm, losses."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .. import losses
+from ._checking import (
+    _FAKE,
+    _HAND,
+    _REAL,
+    CheckResult,
+    _call,
+    _expect_close,
+    _expect_match,
+    _NotYet,
+    _random_logits,
+    _report,
+    _scalar,
+    _tensor,
+)
+
+
+# --- 00: introduction ---------------------------------------------------------------------
+def check_ring_means(ring_means: Callable) -> CheckResult:
+    """``ring_means(n_modes, radius)`` -> the n_modes x 2 centres, at angles 2*pi*k/n_modes."""
+
+    def body() -> str:
+        name = "ring_means"
+        for n_modes, radius in ((8, 1.0), (5, 2.0), (3, 0.5)):
+            case = f"n_modes={n_modes}, radius={radius}"
+            got = _tensor(_call(ring_means, n_modes, radius), name, case, (n_modes, 2))
+            angles = torch.arange(n_modes, dtype=torch.float64) * 2 * math.pi / n_modes
+            expected = (radius * torch.stack([angles.cos(), angles.sin()], 1)).float()
+            if torch.allclose(got, expected, atol=1e-5):
+                continue
+            if torch.allclose(got, expected.flip(1), atol=1e-5):
+                hint = "x and y are swapped: the first column is radius * cos(angle)."
+            elif torch.allclose(got.norm(dim=1), torch.full((n_modes,), radius), atol=1e-4):
+                hint = "the points are on the circle, but at other angles: use angle_k = 2 pi k / n_modes, k = 0..n-1."
+            else:
+                hint = "each centre is (radius cos(angle_k), radius sin(angle_k))."
+            raise _NotYet(f"on {case}, expected {[[round(v, 3) for v in row] for row in expected.tolist()]}. {hint}")
+        return "puts n_modes centres evenly on the circle, starting at angle 0."
+
+    return _report("ring_means", body)
+
+
+def _high_quality_reference(samples: torch.Tensor, means: torch.Tensor, std: float) -> torch.Tensor:
+    return (torch.cdist(samples, means).min(dim=1).values < 3 * std).float().mean()
+
+
+def check_high_quality_fraction(high_quality_fraction: Callable) -> CheckResult:
+    """``high_quality_fraction(samples, means, std)`` -> share of samples within 3 std of the nearest mean."""
+
+    def body() -> str:
+        name = "high_quality_fraction"
+        means = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+        samples = torch.tensor([[0.02, 0.0], [0.9, 0.05], [0.5, 0.0], [1.0, -0.029], [3.0, 3.0]])
+        case = "means (0,0), (1,0), std 0.01, samples (0.02,0), (0.9,0.05), (0.5,0), (1,-0.029), (3,3)"
+        got = _scalar(_call(high_quality_fraction, samples, means, 0.01), name, case)
+        _expect_close(got, 2 / 5, name, case, {
+            2.0: "return the fraction of samples (a number from 0 to 1), not the count.",
+            1 / 5: "measure each sample's distance to its *nearest* mean, not to the first one.",
+            0.0: "high quality means a distance *under 3 standard deviations* (3 * std), not under std.",
+        })
+        gen = torch.Generator().manual_seed(0)
+        for trial in range(3):
+            means = torch.randn(6, 2, generator=gen) * 3
+            samples = means[torch.randint(6, (200,), generator=gen)] + 0.08 * torch.randn(200, 2, generator=gen)
+            case = f"200 random samples around 6 random means (trial {trial + 1})"
+            _expect_match(high_quality_fraction, _high_quality_reference, (samples, means, 0.05), name, case)
+        return "counts the samples within 3 standard deviations of their nearest mean."
+
+    return _report("high_quality_fraction", body)
+
+
+# --- 01: the objective --------------------------------------------------------------------
+def check_value_function(value_function: Callable) -> CheckResult:
+    """``value_function(real_logits, fake_logits)`` -> V(D, G) on a batch (§4)."""
+
+    def body() -> str:
+        name = "value_function"
+        expected = losses.value_function(_REAL, _FAKE).item()
+        got = _scalar(_call(value_function, _REAL, _FAKE), name, _HAND)
+        _expect_close(got, expected, name, _HAND, {
+            -expected: "that is minus V, the discriminator's loss; V itself is E[log D(x)] + E[log(1 - D(G(z)))].",
+            math.log(0.5 * 0.75) + math.log(0.5 * 0.25): "average over the batch (mean), don't multiply.",
+            0.5 * (math.log(0.5) + math.log(0.75)) + 0.5 * (math.log(0.5) + math.log(0.25)):
+                "the second term is log(1 - D(G(z))), not log D(G(z)).",
+        })
+        for seed in range(3):
+            r, f = _random_logits(seed), _random_logits(seed + 10, n=9)
+            _expect_match(value_function, losses.value_function, (r, f), name,
+                          f"random logits (seed {seed}; 16 real, 9 fake)")
+        big = torch.tensor([60.0, -60.0])
+        _expect_match(value_function, losses.value_function, (big, big), name,
+                      "logits ±60 (D(x) within 1e-26 of 0 or 1)")
+        return "matches V(D, G) on hand-checked, random and extreme logits."
+
+    return _report("value_function", body)
+
+
+def check_optimal_discriminator(optimal_discriminator: Callable) -> CheckResult:
+    """``optimal_discriminator(p_data, p_g)`` -> D*(x) = p_data / (p_data + p_g), elementwise."""
+
+    def body() -> str:
+        name = "optimal_discriminator"
+        p_data = torch.tensor([0.3, 1.0, 0.0, 2.0])
+        p_g = torch.tensor([0.1, 1.0, 0.5, 0.0])
+        case = "p_data=[0.3, 1, 0, 2], p_g=[0.1, 1, 0.5, 0]"
+        got = _tensor(_call(optimal_discriminator, p_data, p_g), name, case, (4,), finite=False)
+        expected = torch.tensor([0.75, 0.5, 0.0, 1.0])
+        if torch.allclose(got[:2], torch.tensor([3.0, 1.0])):
+            raise _NotYet(
+                f"on {case}, expected {expected.tolist()}. Hint: divide by the sum p_data + p_g, not by p_g alone."
+            )
+        if not torch.isfinite(got).all():
+            raise _NotYet(f"on {case}, {name} returned NaN or inf values; expected {expected.tolist()}.")
+        if torch.allclose(got, expected, atol=1e-6):
+            gen = torch.Generator().manual_seed(0)
+            for trial in range(3):
+                p_data, p_g = torch.rand(7, generator=gen) + 0.01, torch.rand(7, generator=gen) + 0.01
+                case = f"random densities at 7 points (trial {trial + 1})"
+                got = _tensor(_call(optimal_discriminator, p_data, p_g), name, case, (7,))
+                if not torch.allclose(got, p_data / (p_data + p_g), atol=1e-5):
+                    raise _NotYet(f"right on the first case but not on {case}: expected "
+                                  f"{[round(v, 3) for v in (p_data / (p_data + p_g)).tolist()]}, "
+                                  f"got {[round(v, 3) for v in got.tolist()]}. Compute from the inputs.")
+            return "is p_data / (p_data + p_g): 3/4 where data are 3x likelier, 1/2 where both agree."
+        if torch.allclose(got, 1 - expected, atol=1e-6):
+            hint = "you have p_g / (p_data + p_g): D* is the probability that x is *real*."
+        else:
+            hint = "at each point, D*(x) = p_data(x) / (p_data(x) + p_g(x))."
+        raise _NotYet(f"on {case}, expected {expected.tolist()}; got {[round(v, 4) for v in got.tolist()]}. {hint}")
+
+    return _report("optimal_discriminator", body)
+
+
+# --- 02: the training algorithm --------------------------------------------------------------
+def _tiny_models(seed: int = 0):
+    from ..models import MLPDiscriminator, MLPGenerator
+
+    torch.manual_seed(seed)
+    return MLPGenerator(latent_dim=3, hidden=8, depth=2), MLPDiscriminator(hidden=8, depth=2)
+
+
+def _same(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def _close(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.allclose(p, q, rtol=1e-5, atol=1e-7) for p, q in zip(a.parameters(), b.parameters(), strict=True))
+
+
+def _stale_gradients(model: torch.nn.Module) -> None:
+    """Leave gradients from an 'earlier step' on the model, as a real training loop would."""
+    for p in model.parameters():
+        p.grad = torch.full_like(p, 0.5)
+
+
+def _expect_one_adam_step(model: torch.nn.Module, before: torch.nn.Module, reference: torch.nn.Module,
+                          player: str) -> None:
+    """The learner's ``model`` moved from ``before`` exactly as one clean Adam step (``reference``)."""
+    optimizer, letter = f"{player[0]}_optimizer", player[0].upper()
+    if _same(model, before):
+        raise _NotYet(f"the {player}'s weights did not change; call {optimizer}.step() after backward().")
+    if not _close(model, reference):
+        raise _NotYet(f"the {player}'s update differs from one Adam step on this loss. Did you call "
+                      f"{optimizer}.zero_grad() before loss.backward()? Old gradients were left on {letter}.")
+
+
+def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
+    """``discriminator_step(G, D, d_optimizer, real, latent_dim) -> loss``: steps 3-6 of §3.1."""
+
+    def body() -> str:
+        name = "discriminator_step"
+        G, D = _tiny_models()
+        real = torch.randn(16, 2, generator=torch.Generator().manual_seed(1))
+        G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+        # Run the learner's step on its own copies, with known noise.
+        G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
+        _stale_gradients(D1)
+        opt1 = torch.optim.Adam(D1.parameters(), lr=0.01)
+        torch.manual_seed(123)
+        loss = _call(discriminator_step, G1, D1, opt1, real.clone(), 3, copy_args=False)
+        # The reference, from the same noise.
+        torch.manual_seed(123)
+        fake = G0(torch.randn(16, 3)).detach()
+        ref_loss = losses.LOSSES["minimax"].discriminator(D0(real), D0(fake))
+        opt_ref = torch.optim.Adam(D0.parameters(), lr=0.01)
+        opt_ref.zero_grad()
+        ref_loss.backward()
+        opt_ref.step()
+        case = "a tiny G and D, 16 real points, noise of size 3"
+        got = _scalar(loss, name, case)
+        _expect_close(got, ref_loss.item(), name, case, {
+            losses.LOSSES["non_saturating"].generator(D(fake)).item(): "that is the generator's loss; step 6 uses "
+            "the discriminator's: softplus(-real_logits).mean() + softplus(fake_logits).mean().",
+        })
+        if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G1.parameters()):
+            raise _NotYet("the generator received gradients from the discriminator's loss. Detach the fakes "
+                          "(G(z).detach()) or generate them under torch.no_grad(): step 6 must not reach G.")
+        if not _same(G1, G):
+            raise _NotYet("the generator's weights changed; step 6 updates the discriminator only.")
+        _expect_one_adam_step(D1, before=D, reference=D0, player="discriminator")
+        return "computes the discriminator's loss on real and detached fake samples and takes one step."
+
+    return _report("discriminator_step", body)
+
+
+def check_generator_step(generator_step: Callable) -> CheckResult:
+    """``generator_step(G, D, g_optimizer, batch_size, latent_dim) -> loss``: step 7 of §3.1."""
+
+    def body() -> str:
+        name = "generator_step"
+        G, D = _tiny_models(seed=1)
+        G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
+        G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
+        _stale_gradients(G1)
+        opt1 = torch.optim.Adam(G1.parameters(), lr=0.01)
+        torch.manual_seed(321)
+        loss = _call(generator_step, G1, D1, opt1, 16, 3, copy_args=False)
+        torch.manual_seed(321)
+        ref_loss = losses.LOSSES["non_saturating"].generator(D0(G0(torch.randn(16, 3))))
+        opt_ref = torch.optim.Adam(G0.parameters(), lr=0.01)
+        opt_ref.zero_grad()
+        ref_loss.backward()
+        opt_ref.step()
+        case = "a tiny G and D, batch 16, noise of size 3"
+        got = _scalar(loss, name, case)
+        torch.manual_seed(321)
+        with torch.no_grad():
+            minimax = losses.LOSSES["minimax"].generator(D(G(torch.randn(16, 3)))).item()
+        _expect_close(got, ref_loss.item(), name, case, {
+            minimax: "that is the saturating minimax loss log(1 - D(G(z))); use the non-saturating "
+            "-log D(G(z)) = softplus(-fake_logits).mean().",
+        })
+        if not _same(D1, D):
+            raise _NotYet("the discriminator's weights changed during the generator's step; keep D fixed "
+                          "(step only g_optimizer).")
+        _expect_one_adam_step(G1, before=G, reference=G0, player="generator")
+        return "updates the generator with the non-saturating loss and leaves the discriminator unchanged."
+
+    return _report("generator_step", body)
+
+
+# --- 03: losses ------------------------------------------------------------------------------
+def check_non_saturating_loss(non_saturating_loss: Callable) -> CheckResult:
+    """``non_saturating_loss(fake_logits)`` -> -E[log D(G(z))] = E[softplus(-f)]."""
+
+    def body() -> str:
+        name = "non_saturating_loss"
+        reference = losses.LOSSES["non_saturating"].generator
+        case = "fake_logits=[0, -ln 3] (D(G(z)) = 1/2, 1/4)"
+        got = _scalar(_call(non_saturating_loss, _FAKE), name, case)
+        _expect_close(got, reference(_FAKE).item(), name, case, {
+            losses.LOSSES["minimax"].generator(_FAKE).item(): "that is the minimax (saturating) loss "
+            "log(1 - D(G(z))); the non-saturating loss is -log D(G(z)).",
+            -reference(_FAKE).item(): "mind the sign: the generator minimises -log D(G(z)).",
+        })
+        for seed in range(3):
+            f = _random_logits(seed)
+            _expect_match(non_saturating_loss, reference, (f,), name, f"random logits (seed {seed})")
+        rejected = torch.tensor([-200.0, -150.0])
+        _expect_match(non_saturating_loss, reference, (rejected,), name,
+                      "logits -200 and -150 (D rejects the fakes completely)")
+        return "is -log D(G(z)), finite even where D rejects the fakes completely."
+
+    return _report("non_saturating_loss", body)
+
+
+def check_hinge_discriminator_loss(hinge_discriminator_loss: Callable) -> CheckResult:
+    """``hinge_discriminator_loss(real_logits, fake_logits)`` -> E[max(0, 1 - r)] + E[max(0, 1 + f)]."""
+
+    def body() -> str:
+        name = "hinge_discriminator_loss"
+        reference = losses.LOSSES["hinge"].discriminator
+        r, f = torch.tensor([0.0, 2.0]), torch.tensor([1.0, -3.0])
+        case = "real_logits=[0, 2], fake_logits=[1, -3]"
+        got = _scalar(_call(hinge_discriminator_loss, r, f), name, case)
+        _expect_close(got, reference(r, f).item(), name, case, {
+            ((1 - r).mean() + (1 + f).mean()).item(): "clip at zero with F.relu (or clamp(min=0)): a logit beyond "
+            "the margin should cost nothing.",
+            (F.relu(1 + r).mean() + F.relu(1 - f).mean()).item(): "real and fake are swapped: real logits should "
+            "be pushed above +1, fake logits below -1.",
+        })
+        for seed in range(3):
+            rr, ff = _random_logits(seed), _random_logits(seed + 5, n=7)
+            _expect_match(hinge_discriminator_loss, reference, (rr, ff), name,
+                          f"random logits (seed {seed}; 16 real, 7 fake)")
+        return "is E[max(0, 1 - r)] + E[max(0, 1 + f)]."
+
+    return _report("hinge_discriminator_loss", body)
