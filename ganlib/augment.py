@@ -50,8 +50,9 @@ def labelled_subset(
 def affine(images: torch.Tensor, degrees: torch.Tensor, shift: torch.Tensor) -> torch.Tensor:
     """Each image (N x C x H x W, background -1) rotated by ``degrees[i]`` about its centre and
     moved by ``shift[i] = (dx, dy)`` pixels; pixels from outside the image are background."""
-    if images.dim() != 4:
-        raise ValueError(f"images: expected N x C x H x W, got shape {tuple(images.shape)}.")
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        got = f"shape {tuple(images.shape)}" if isinstance(images, torch.Tensor) else f"a {type(images).__name__}"
+        raise ValueError(f"images: expected a tensor of N x C x H x W images, got {got}.")
     n, _, h, w = images.shape
     if degrees.shape != (n,) or shift.shape != (n, 2):
         raise ValueError(f"degrees and shift: expected shapes ({n},) and ({n}, 2), got "
@@ -74,6 +75,8 @@ def shift_and_rotate(
     rotated by up to ``max_degrees``, uniformly at random (``affine``)."""
     if max_shift < 0 or max_degrees < 0:
         raise ValueError(f"max_shift={max_shift!r}, max_degrees={max_degrees!r}: expected amounts >= 0.")
+    if not isinstance(images, torch.Tensor):
+        raise ValueError(f"images: expected a tensor of N x C x H x W images, got a {type(images).__name__}.")
     n = len(images)
     degrees = (torch.rand(n, generator=generator) * 2 - 1) * max_degrees
     shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift

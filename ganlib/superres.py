@@ -308,6 +308,9 @@ def psnr(estimate: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) 
     """Peak signal-to-noise ratio in dB, 10 log10(data_range² / MSE), by ``skimage.metrics``."""
     from skimage.metrics import peak_signal_noise_ratio
 
+    if estimate.shape != target.shape:
+        raise ValueError(f"estimate and target: expected the same shape, got {tuple(estimate.shape)} "
+                         f"and {tuple(target.shape)}.")
     with np.errstate(divide="ignore"):  # a perfect estimate scores inf, without a warning
         return float(peak_signal_noise_ratio(target.double().numpy(), estimate.double().numpy(),
                                              data_range=data_range))

@@ -362,6 +362,9 @@ def train(
         )
     if batch_size > len(images):
         raise ValueError(f"batch_size={batch_size}: larger than the {len(images)} images; use at most {len(images)}.")
+    if not torch.isfinite(images).all():
+        raise ValueError(f"images hold {int((~torch.isfinite(images)).sum()):,} pixel value(s) that are NaN or inf; "
+                         "train on finite images in [-1, 1].")
     if not 0 <= decay <= 1:
         raise ValueError(f"decay={decay!r}: expected the fraction of steps (0 to 1) over which the rates fall to 0.")
     torch.manual_seed(seed)

@@ -43,6 +43,10 @@ def test_shift_and_rotate_stays_within_its_bounds_and_is_seeded():
         augment.shift_and_rotate(x, max_shift=-1)
     with pytest.raises(ValueError, match=r"expected shapes \(64,\) and \(64, 2\)"):
         augment.affine(x, torch.zeros(3), torch.zeros(64, 2))
+    with pytest.raises(ValueError, match=r"images: expected a tensor of N x C x H x W images, got a list"):
+        augment.shift_and_rotate([x])
+    with pytest.raises(ValueError, match=r"images: expected a tensor of N x C x H x W images, got shape \(8, 8\)"):
+        augment.affine(x[0, 0], torch.zeros(8), torch.zeros(8, 2))
 
 
 def test_labelled_subset_takes_the_same_number_of_each_class():

@@ -127,6 +127,8 @@ def test_psnr_and_gradient_energy_closed_forms():
     target = torch.rand(16, 16, generator=torch.Generator().manual_seed(0))
     assert superres.psnr(target + 0.1, target) == pytest.approx(20.0, abs=1e-6)  # 10 log10(1 / 0.01)
     assert superres.psnr(target + 2.0, target, data_range=4.0) == pytest.approx(10 * math.log10(4.0), abs=1e-6)
+    with pytest.raises(ValueError, match=r"estimate and target: expected the same shape, got \(4, 4\) and \(16, 16\)"):
+        superres.psnr(target[:4, :4], target)
     assert superres.gradient_energy_ratio(0.5 * target, target) == pytest.approx(0.25, rel=1e-9)
     assert superres.gradient_energy_ratio(target + 0.3, target) == pytest.approx(1.0, rel=1e-6)  # float32 sums
     checkerboard = (torch.arange(4)[:, None] + torch.arange(4)) % 2 * 1.0  # every difference is ±1

@@ -181,6 +181,10 @@ def test_a_short_training_run_records_its_history_and_generates():
     assert torch.equal(out, text.generate(gan.generator, "a thin three", n=5, seed=1))
     with pytest.raises(ValueError, match="batch_size=64"):
         text.train(images, tokens, steps=1, batch_size=64, progress=False)
+    poisoned = images.clone()
+    poisoned[3, 0, 2, 2] = math.inf
+    with pytest.raises(ValueError, match=r"images hold 1 pixel value\(s\) that are NaN or inf"):
+        text.train(poisoned, tokens, steps=1, batch_size=16, progress=False)
     with pytest.raises(ValueError, match="tokens"):
         text.train(images, tokens[:5], steps=1, progress=False)
 
