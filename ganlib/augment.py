@@ -104,6 +104,12 @@ def train_classifier(
     """A fresh ``small_classifier`` trained on ``(images, labels)`` with Adam (lr 3e-3) for
     ``steps`` batches; with ``augment``, every batch is shifted and rotated (``shift_and_rotate``)."""
     _positive_int("steps", steps)
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1:] != (1, 8, 8):
+        got = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images: expected 8x8 grey digits of shape (N, 1, 8, 8), got {got}.")
+    if not isinstance(labels, torch.Tensor) or labels.shape != (len(images),):
+        got = tuple(labels.shape) if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise ValueError(f"labels: expected one digit per image, shape ({len(images)},), got {got}.")
     torch.manual_seed(seed)
     model = small_classifier()
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -137,7 +143,7 @@ def train_conditional_gan(
 
 def generate_labelled(gan: training.GAN, per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``per_class`` samples of each of the 10 classes from a conditional ``gan``, with their labels."""
-    if not gan.conditional:
+    if not isinstance(gan, training.GAN) or not gan.conditional:
         raise ValueError("gan: expected a class-conditional GAN (built with n_classes=10); this one takes no labels.")
     labels = torch.arange(10).repeat_interleave(_positive_int("per_class", per_class))
     return gan.sample(len(labels), labels), labels

@@ -201,6 +201,9 @@ class LatentWalk(PictureFallback, W.VBox):
                  label: int | None = None):
         if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
             raise ValueError(f"latent_dim={latent_dim!r}: expected the generator's latent size, e.g. gan.latent_dim.")
+        if getattr(generator, "latent_dim", latent_dim) != latent_dim:
+            raise ValueError(f"latent_dim={latent_dim!r}: this generator takes {generator.latent_dim} noise "
+                             "values per sample; pass gan.latent_dim.")
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
             raise ValueError(f"steps={steps!r}: expected at least 2 points (the two ends).")
         self.generator, self.latent_dim, self.steps, self.label = generator, latent_dim, steps, label

@@ -79,3 +79,13 @@ def test_a_conditional_gan_gives_balanced_labelled_samples():
     plain = training.GAN(models.DCGANGenerator(latent_dim=4, width=8), models.DCGANDiscriminator(width=8))
     with pytest.raises(ValueError, match="expected a class-conditional GAN"):
         augment.generate_labelled(plain, per_class=4)
+    with pytest.raises(ValueError, match="expected a class-conditional GAN"):
+        augment.generate_labelled(None, per_class=4)
+
+
+def test_the_classifier_names_bad_images_or_labels():
+    images, labels = data.load_digits(split="train")
+    with pytest.raises(ValueError, match=r"labels: expected one digit per image, shape \(1437,\), got \(5,\)"):
+        augment.train_classifier(images, labels[:5], steps=1)
+    with pytest.raises(ValueError, match=r"images: expected 8x8 grey digits .* got \(1437, 1, 16, 16\)"):
+        augment.train_classifier(torch.zeros(1437, 1, 16, 16), labels, steps=1)

@@ -99,3 +99,5 @@ def test_latent_walk_draws_the_path_and_follows_its_controls():
     assert _png_size(widgets.LatentWalk(conditional, latent_dim=8, label=3).image.value)[0] > 500
     with pytest.raises(ValueError, match="latent_dim=0"):
         widgets.LatentWalk(G, latent_dim=0)
+    with pytest.raises(ValueError, match=r"latent_dim=7: this generator takes 8 noise values"):
+        widgets.LatentWalk(G, latent_dim=7)
