@@ -178,9 +178,8 @@ class DigitsJudge:
 
         self.n = n
         self.model = load_digits_classifier()
-        self.train_images, _ = data.load_digits(split="train")
         with torch.no_grad():
-            self.train_features = self.model.features(self.train_images)
+            self.train_features = self.model.features(data.load_digits(split="train")[0])
         self.test_accuracy = self.model.test_accuracy
         self.real = self.measure(data.load_digits(split="test")[0])
 

@@ -75,9 +75,7 @@ def shift_and_rotate(
     rotated by up to ``max_degrees``, uniformly at random (``affine``)."""
     if max_shift < 0 or max_degrees < 0:
         raise ValueError(f"max_shift={max_shift!r}, max_degrees={max_degrees!r}: expected amounts >= 0.")
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(f"images: expected a tensor of N x C x H x W images, got a {type(images).__name__}.")
-    n = len(images)
+    n = len(images)  # affine checks the images
     degrees = (torch.rand(n, generator=generator) * 2 - 1) * max_degrees
     shift = (torch.rand(n, 2, generator=generator) * 2 - 1) * max_shift
     return affine(images, degrees, shift)

@@ -42,6 +42,7 @@ __all__ = [
     "setup",
     "train",
     "train_step",
+    "undo_buffers_on_failure",
 ]
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm")
