@@ -69,6 +69,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe("GAN + decay", lr_g=1e-3, lr_d=1e-3, decay=0.5),  # the plain GAN, decayed
         Recipe("R1 + TTUR (no decay)", lr_g=2e-3, lr_d=4e-3, r1=0.1, penalty_every=4),  # the recommended, no decay
         Recipe("TTUR + decay (no R1)", lr_g=2e-3, lr_d=4e-3, decay=0.5),  # the recommended, no R1
+        Recipe("R1 + decay (no TTUR)", lr_g=2e-3, lr_d=2e-3, r1=0.1, penalty_every=4, decay=0.5),  # D at G's rate
     )
 }
 
