@@ -26,6 +26,9 @@ from dataclasses import replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from protocol_2d import _mean_se  # noqa: E402  (the same mean ± standard error as the benchmark's table)
+
 STORE, TABLE = HERE / "levers_2d.json", HERE / "levers_2d.md"
 LEVERS = ("ema", "wide_g", "decay_0.75")
 
@@ -82,11 +85,11 @@ def write_table(runs: list[dict]) -> str:
             if not rows:
                 continue
             hq = [100 * r["high_quality"] for r in rows]
-            se = statistics.stdev(hq) / len(hq) ** 0.5 if len(hq) > 1 else float("nan")
+            mean, se = _mean_se(hq)
             kls = [r["reverse_kl"] for r in rows if r["reverse_kl"] is not None]
             kl = f"{statistics.fmean(kls):.3f}" if kls else "—"
             lines.append(f"| {variant} | {len(rows)} | {statistics.fmean(r['modes'] for r in rows):.1f} "
-                         f"| {statistics.fmean(hq):.1f} ± {se:.1f} | {kl} |")
+                         f"| {mean:.1f} ± {se:.1f} | {kl} |")
         lines.append("")
     text = "\n".join(lines)
     TABLE.write_text(text)
