@@ -43,6 +43,7 @@ class ModeCoverage:
     high_quality: float  # fraction of samples within 3 sigma of a mode, 0..1
     reverse_kl: float
     counts: torch.Tensor  # high-quality samples per mode (K)
+    mass: torch.Tensor  # share of *all* samples whose nearest mode is each mode (K, sums to 1)
 
     def __str__(self) -> str:
         return (
@@ -67,6 +68,8 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
     """Modes covered, high-quality fraction and reverse KL of ``samples`` (N x 2) under
     ``mixture`` (``"ring"``, ``"grid"`` or a ``GaussianMixture``).
 
+    ``counts`` holds the high-quality samples per mode, ``mass`` the share of all samples nearest
+    to each mode: a dropped mode has no mass, an imprecise one mass but no high-quality samples.
     With no high-quality sample at all the histogram is empty; reverse KL is then reported
     as log K, its value when every sample falls on a single mode (the worst a histogram can do).
     """
@@ -95,6 +98,7 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
         high_quality=n_good / len(samples),
         reverse_kl=max(reverse_kl, 0.0),  # exact 0 for an even histogram despite rounding
         counts=counts,
+        mass=torch.bincount(nearest_mode, minlength=k).double() / len(samples),
     )
 
 

@@ -46,6 +46,31 @@ def test_the_three_sigma_boundary_and_an_uneven_histogram():
     assert m.reverse_kl == pytest.approx(expected, rel=1e-9)
 
 
+def test_mass_counts_every_sample_by_its_nearest_mode_high_quality_or_not():
+    # Samples off their mode (mode 5 at 3.01 and 40 sigma, one near the centre on mode 2's side)
+    # count towards the mass of their nearest mode but not towards the high-quality histogram.
+    sigma = data.RING.std
+    direction = torch.tensor([0.6, 0.8])
+    samples = torch.stack([
+        RING[0] + 2.9 * sigma * direction, RING[0], RING[3] + 2.99 * sigma * direction,
+        RING[5] + 3.01 * sigma * direction, RING[5] + 40 * sigma * direction, 0.01 * RING[2],
+    ])
+    m = metrics.mode_coverage(samples, "ring")
+    assert m.counts.tolist() == [2, 0, 0, 1, 0, 0, 0, 0]
+    assert m.mass.tolist() == pytest.approx([2 / 6, 0, 1 / 6, 1 / 6, 0, 2 / 6, 0, 0], abs=1e-12)
+    assert float(m.mass.sum()) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_real_samples_score_the_protocols_ceiling():
+    # Within 3 sigma of a 2-D isotropic Gaussian's mean: P(r < 3 sigma) = 1 - exp(-9/2) (a Rayleigh tail);
+    # 20,000 samples put the estimate within 4 standard errors (0.3 points) of it.
+    ceiling = 1 - math.exp(-4.5)
+    for name in ("ring", "grid"):
+        m = metrics.mode_coverage(data.sample_toy(name, 20_000, seed=3), name)
+        assert m.high_quality == pytest.approx(ceiling, abs=4 * math.sqrt(ceiling * (1 - ceiling) / 20_000))
+        assert m.mass.min() > 0.5 / m.n_modes and m.mass.max() < 1.5 / m.n_modes  # every mode has its share
+
+
 def test_grid_protocol_with_random_histogram_matches_scipy():
     gen = torch.Generator().manual_seed(0)
     counts = torch.randint(0, 6, (25,), generator=gen)

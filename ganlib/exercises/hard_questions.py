@@ -78,7 +78,8 @@ def check_minimax_slope(minimax_slope: Callable) -> CheckResult:
                           f"random logits (seed {seed})")
         _expect_match(minimax_slope, reference, (torch.tensor([-30.0, -20.0]),), name,
                       "logits -30 and -20 (D rejects the fakes)")
-        return "is -mean sigmoid(f): it vanishes as D rejects the fakes, which is why G stops learning."
+        return ("is -mean sigmoid(f): it vanishes as D rejects the fakes, so under plain gradient descent the "
+                "minimax generator barely moves (Adam, which rescales steps, hides part of this).")
 
     return _report("minimax_slope", body)
 
