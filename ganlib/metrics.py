@@ -153,23 +153,43 @@ def frechet_distance(real, fake) -> float:
     return max(float(value), 0.0)
 
 
-def kernel_inception_distance(real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0) -> float:
+def kernel_inception_distance(
+    real, fake, subsets: int = 100, subset_size: int = 1000, seed: int = 0, return_std: bool = False
+) -> float | tuple[float, float]:
     r"""KID (Bińkowski et al., 2018): the unbiased MMD² with the cubic kernel
-    :math:`k(x, y) = (x \cdot y / d + 1)^3`, averaged over ``subsets`` random subsets of up to
-    ``subset_size`` samples from each set. Unbiased: near 0 (and possibly negative) for equal distributions."""
+    :math:`k(x, y) = (x \cdot y / d + 1)^3`, averaged over ``subsets`` random subsets of
+    m = min(``subset_size``, len(real), len(fake)) samples from each set (subset i draws a
+    ``torch.randperm`` of the real rows, then of the fake rows, from one generator seeded with ``seed``).
+    Unbiased: near 0 (and possibly negative) for equal distributions.
+
+    With ``return_std=True``, returns ``(mean, std)``: the standard deviation (over the ``subsets``
+    values, dividing by their number) of one subset's estimate, as torch-fidelity reports it. It is
+    not the standard error of the mean (the subsets overlap). A set with no more than m samples
+    enters every subset whole, so choose ``subset_size`` below the smaller set's size for a spread
+    that reflects both sets.
+
+    The value is in the kernel's units: the cubic kernel makes KID scale like (feature scale)^6,
+    so KIDs are comparable only on the same features (published ones use Inception's, often x 1000).
+    """
+    for name, value, least in (("subsets", subsets, 1), ("subset_size", subset_size, 2)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ValueError(f"{name}={value!r}: expected an integer of at least {least}.")
     r, f = _features(real, "real"), _features(fake, "fake")
     _same_width(r, f)
     d = r.shape[1]
     m = min(subset_size, len(r), len(f))
     gen = torch.Generator().manual_seed(seed)
-    total = 0.0
+    values = []
     for _ in range(subsets):
         x = r[torch.randperm(len(r), generator=gen)[:m]]
         y = f[torch.randperm(len(f), generator=gen)[:m]]
         k_xx, k_yy, k_xy = ((a @ b.T / d + 1) ** 3 for a, b in ((x, x), (y, y), (x, y)))
         off = m * (m - 1)
-        total += float((k_xx.sum() - k_xx.trace()) / off + (k_yy.sum() - k_yy.trace()) / off - 2 * k_xy.mean())
-    return total / subsets
+        values.append(float((k_xx.sum() - k_xx.trace()) / off + (k_yy.sum() - k_yy.trace()) / off - 2 * k_xy.mean()))
+    mean = sum(values) / subsets
+    if return_std:
+        return mean, math.sqrt(sum((v - mean) ** 2 for v in values) / subsets)
+    return mean
 
 
 def _kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:

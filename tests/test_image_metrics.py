@@ -60,6 +60,34 @@ def test_kid_equals_the_unbiased_mmd_by_brute_force():
                                                                                               rel=1e-9)
 
 
+def test_kid_std_is_numpys_std_of_the_per_subset_mmds_computed_by_hand():
+    x, y = random_set(25, 3, seed=4), random_set(18, 3, shift=0.4, seed=5)
+    subsets, m = 6, 8
+    # Replay the documented draws (one generator: a permutation of the real rows, then of the fake
+    # rows, per subset) and score each subset with the brute-force MMD^2 above.
+    gen = torch.Generator().manual_seed(3)
+    per_subset = []
+    for _ in range(subsets):
+        rows_x, rows_y = torch.randperm(len(x), generator=gen)[:m], torch.randperm(len(y), generator=gen)[:m]
+        per_subset.append(brute_kid(x[rows_x.numpy()], y[rows_y.numpy()]))
+    mean, std = metrics.kernel_inception_distance(x, y, subsets=subsets, subset_size=m, seed=3, return_std=True)
+    # Tolerance: float64 throughout, only the summation order differs (about 1e-15 relative).
+    assert mean == pytest.approx(np.mean(per_subset), rel=1e-9)
+    assert std == pytest.approx(np.std(per_subset), rel=1e-9)  # numpy's default: divide by the count
+    assert std > 0.01 * abs(mean)  # the subsets really differ: a std that is not trivially 0
+    # The default call is unchanged: the same mean, as a plain float.
+    assert metrics.kernel_inception_distance(x, y, subsets=subsets, subset_size=m, seed=3) == mean
+
+
+def test_kid_std_is_zero_when_every_subset_holds_both_whole_sets():
+    # subset_size above both sizes: each subset is a permutation of the whole sets, and the unbiased
+    # MMD^2 does not depend on the order, so all subsets agree (up to float64 rounding, 1e-9 relative).
+    x, y = random_set(20, 4, seed=6), random_set(20, 4, shift=0.2, seed=7)
+    mean, std = metrics.kernel_inception_distance(x, y, subsets=5, subset_size=1000, return_std=True)
+    assert mean == pytest.approx(brute_kid(x, y), rel=1e-9)
+    assert std == pytest.approx(0.0, abs=1e-9 * abs(mean))
+
+
 def test_kid_is_near_zero_for_one_distribution_and_grows_with_a_shift():
     near = metrics.kernel_inception_distance(RNG.normal(size=(2000, 8)), RNG.normal(size=(2000, 8)), subsets=20)
     far = metrics.kernel_inception_distance(RNG.normal(size=(2000, 8)), RNG.normal(size=(2000, 8)) + 1, subsets=20)
@@ -168,3 +196,11 @@ def test_inception_score_extremes_are_closed_form():
 def test_inception_score_bad_input(probabilities, splits, message):
     with pytest.raises(ValueError, match=message):
         metrics.inception_score(probabilities, splits=splits)
+
+
+@pytest.mark.parametrize("kwargs, match", [({"subsets": 0}, "subsets=0"), ({"subset_size": 1}, "subset_size=1"),
+                                           ({"subsets": 2.5}, "subsets=2.5")])
+def test_kid_explains_bad_subset_settings(kwargs, match):
+    x = torch.randn(20, 4)
+    with pytest.raises(ValueError, match=match):
+        metrics.kernel_inception_distance(x, x, **kwargs)
