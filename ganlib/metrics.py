@@ -28,6 +28,7 @@ __all__ = [
     "frechet_distance",
     "inception_score",
     "kernel_inception_distance",
+    "kth_neighbour_radius",
     "mode_coverage",
     "nearest_neighbours",
     "precision_recall",
@@ -192,8 +193,9 @@ def kernel_inception_distance(
     return mean
 
 
-def _kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:
-    """Distance from each point of ``x`` to its k-th nearest other point of ``x``."""
+def kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:
+    """Distance from each point of ``x`` to its k-th nearest other point of ``x``: the radius of
+    each point's ball in precision/recall (k = 3) and density/coverage (k = 5)."""
     if len(x) <= k:
         raise ValueError(f"needs more than k={k} samples per set, got {len(x)}.")
     distances = torch.cdist(x, x)
@@ -208,7 +210,7 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     """
     r, f = _features(real, "real"), _features(fake, "fake")
     _same_width(r, f)
-    radius_r, radius_f = _kth_neighbour_radius(r, k), _kth_neighbour_radius(f, k)
+    radius_r, radius_f = kth_neighbour_radius(r, k), kth_neighbour_radius(f, k)
     precision = (torch.cdist(f, r) <= radius_r[None, :]).any(dim=1).double().mean()
     recall = (torch.cdist(r, f) <= radius_f[None, :]).any(dim=1).double().mean()
     return float(precision), float(recall)
@@ -223,7 +225,7 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     """
     r, f = _features(real, "real"), _features(fake, "fake", min_rows=1)
     _same_width(r, f)
-    radius = _kth_neighbour_radius(r, k)
+    radius = kth_neighbour_radius(r, k)
     inside = torch.cdist(f, r) < radius[None, :]  # fake x real
     density = inside.double().sum() / (k * len(f))
     coverage = inside.any(dim=0).double().mean()

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
-__all__ = ["plot_discriminator_2d", "plot_history", "show_images"]
+__all__ = ["plot_discriminator_2d", "plot_history", "plot_modes", "show_images"]
 
 
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
@@ -27,6 +27,27 @@ def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, a
     ax = _axes(ax)
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_modes(
+    samples: torch.Tensor, mixture, ax: plt.Axes | None = None, n: int | None = 1000, color: str = "tab:red",
+    title: str | None = None,
+) -> plt.Axes:
+    """2D ``samples`` (the first ``n``; all with ``n=None``) over each mode of ``mixture`` (a
+    ``ganlib.data.GaussianMixture``) drawn as its 3σ circle: a sample inside one is high quality
+    in the PacGAN protocol (``metrics.mode_coverage``)."""
+    samples = torch.as_tensor(samples).detach().cpu()
+    if samples.dim() != 2 or samples.shape[1] != 2:
+        raise ValueError(f"samples: expected an N x 2 tensor, got shape {tuple(samples.shape)}.")
+    ax = _axes(ax)
+    for mean in mixture.means.tolist():
+        ax.add_patch(plt.Circle(mean, 3 * mixture.std, fill=False, color="k", lw=0.8))
+    shown = samples if n is None else samples[:n]
+    ax.scatter(shown[:, 0], shown[:, 1], s=2, c=color, alpha=0.5, linewidths=0)
+    ax.set_aspect("equal")
     if title:
         ax.set_title(title)
     return ax

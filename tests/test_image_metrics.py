@@ -204,3 +204,12 @@ def test_kid_explains_bad_subset_settings(kwargs, match):
     x = torch.randn(20, 4)
     with pytest.raises(ValueError, match=match):
         metrics.kernel_inception_distance(x, x, **kwargs)
+
+
+def test_kth_neighbour_radius_on_points_of_a_line():
+    # Points 0, 1, 3, 7: nearest other points at distances (1, 3), (1, 2), (2, 3), (4, 6), by hand.
+    x = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    assert metrics.kth_neighbour_radius(x, 1).tolist() == [1.0, 1.0, 2.0, 4.0]
+    assert metrics.kth_neighbour_radius(x, 2).tolist() == [3.0, 2.0, 3.0, 6.0]
+    with pytest.raises(ValueError, match="k=4"):
+        metrics.kth_neighbour_radius(x, 4)

@@ -84,3 +84,26 @@ def test_plot_discriminator_2d_frames_the_data_by_default():
     ax = viz.plot_discriminator_2d(Halfplane(), real)
     xmin, xmax = ax.get_xlim()
     assert xmin < 0 and xmax > 4
+
+
+def test_plot_modes_draws_every_modes_3_sigma_circle_and_the_first_n_samples():
+    from ganlib import data
+
+    samples = data.sample_toy("grid", 50, seed=0)
+    ax = viz.plot_modes(samples, data.GRID, n=20, title="grid")
+    circles = [p for p in ax.patches if isinstance(p, plt.Circle)]
+    assert len(circles) == 25
+    assert all(c.get_radius() == pytest.approx(3 * data.GRID.std) for c in circles)
+    centres = sorted(tuple(round(v, 6) for v in c.center) for c in circles)
+    assert centres == sorted(tuple(round(v, 6) for v in m) for m in data.GRID.means.tolist())
+    (points,) = ax.collections
+    np.testing.assert_allclose(points.get_offsets(), samples[:20].numpy())
+    assert ax.get_title() == "grid"
+    assert len(viz.plot_modes(samples, data.GRID, n=None).collections[0].get_offsets()) == 50
+
+
+def test_plot_modes_names_a_wrong_shape():
+    from ganlib import data
+
+    with pytest.raises(ValueError, match="N x 2"):
+        viz.plot_modes(torch.zeros(5, 3), data.RING)
