@@ -6,6 +6,8 @@ returns it, so figures compose: ``fig, axes = plt.subplots(1, 2)`` then pass ``a
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -63,27 +65,53 @@ def _curve(ax: plt.Axes, values: list[float], label: str, smooth: int) -> None:
     ax.plot(np.arange(smooth - 1, len(values)), mean, color=raw.get_color(), lw=1.5, label=label)
 
 
+# Each loss at the game's equilibrium, D(x) = 1/2 everywhere: (discriminator's, generator's).
+# ganlib's binary cross-entropy is a sum of two means, so the discriminator reads 2 log 2 there.
+EQUILIBRIUM_LOSSES = {
+    "minimax": (2 * math.log(2), -math.log(2)),
+    "non_saturating": (2 * math.log(2), math.log(2)),
+}
+
+
 def plot_history(
-    history: dict[str, list[float]], smooth: int = 25, axes: tuple[plt.Axes, plt.Axes] | None = None
+    history: dict[str, list[float]],
+    smooth: int = 25,
+    axes: tuple[plt.Axes, plt.Axes] | None = None,
+    *,
+    loss: str | None = None,
+    cool_down: int | None = None,
 ) -> tuple[plt.Axes, plt.Axes]:
     """Two panels from ``GAN.history``: the losses, and mean D(x) and D(G(z)) against 1/2.
 
     Each curve is drawn faintly as recorded and boldly as a moving average over ``smooth`` steps.
+    With ``loss`` ("minimax" or "non_saturating"), dotted lines mark what each loss reads at the
+    equilibrium (``EQUILIBRIUM_LOSSES``); with ``cool_down``, the steps from there on are shaded.
     """
     if not isinstance(smooth, int) or isinstance(smooth, bool) or smooth < 1:
         raise ValueError(f"smooth={smooth!r}: expected a window of at least 1 step (1 draws no average).")
+    if loss is not None and loss not in EQUILIBRIUM_LOSSES:
+        raise ValueError(f"loss={loss!r}: equilibrium values are known for {sorted(EQUILIBRIUM_LOSSES)}; "
+                         "pass one of them, or None to draw no reference lines.")
     if axes is None:
         axes = plt.subplots(1, 2, figsize=(10, 3.2))[1]
     ax_loss, ax_d = axes
     _curve(ax_loss, history["d_loss"], "discriminator", smooth)
     _curve(ax_loss, history["g_loss"], "generator", smooth)
+    if loss is not None:
+        d_eq, g_eq = EQUILIBRIUM_LOSSES[loss]
+        ax_loss.axhline(d_eq, color="tab:blue", ls=":", lw=1, label=f"D's loss at D = 1/2: {d_eq:.3f}")
+        ax_loss.axhline(g_eq, color="tab:orange", ls=":", lw=1, label=f"G's loss at D = 1/2: {g_eq:.3f}")
+    if cool_down is not None:
+        end = len(history["d_loss"])
+        for ax in axes:
+            ax.axvspan(cool_down, end, color="gray", alpha=0.12, lw=0, label="cool-down (rates / 10)")
     ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
-    ax_loss.legend()
+    ax_loss.legend(fontsize="small")
     _curve(ax_d, history["d_real"], "mean D(x), real", smooth)
     _curve(ax_d, history["d_fake"], "mean D(G(z)), fake", smooth)
     ax_d.axhline(0.5, color="gray", ls="--", lw=1, label="1/2: cannot tell")
     ax_d.set(xlabel="step", ylabel="D output", ylim=(0, 1), title="Discriminator outputs")
-    ax_d.legend()
+    ax_d.legend(fontsize="small")
     return ax_loss, ax_d
 
 
@@ -96,10 +124,13 @@ def plot_discriminator_2d(
     resolution: int = 150,
     ax: plt.Axes | None = None,
     title: str | None = None,
+    colorbar: bool = True,
 ) -> plt.Axes:
     """Real (and generated) 2D samples over the discriminator's probability field D(x) = sigmoid(logit).
 
     ``bounds`` is (xmin, xmax, ymin, ymax); by default it frames the real samples with a margin.
+    ``colorbar=False`` leaves out the colour bar, for panels that share one: the field is the
+    axes' first collection, so ``fig.colorbar(axes[0].collections[0], ax=axes)`` draws it once.
     """
     real = real.detach().cpu()
     if bounds is None:
@@ -118,10 +149,10 @@ def plot_discriminator_2d(
     finally:
         discriminator.train(was_training)
     ax = _axes(ax)
-    field = ax.contourf(
-        gx.numpy(), gy.numpy(), prob.numpy(), levels=torch.linspace(0, 1, 11).tolist(), cmap="RdBu_r", alpha=0.6
-    )
-    ax.figure.colorbar(field, ax=ax, label="D(x): probability real", fraction=0.046)
+    field = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=[i / 10 for i in range(11)], cmap="RdBu_r",
+                        alpha=0.6)
+    if colorbar:
+        ax.figure.colorbar(field, ax=ax, label="D(x): probability real", fraction=0.046)
     ax.scatter(real[:, 0], real[:, 1], s=4, c="black", alpha=0.5, label="real")
     if fake is not None:
         fake = fake.detach().cpu()

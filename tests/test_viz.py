@@ -107,3 +107,33 @@ def test_plot_modes_names_a_wrong_shape():
 
     with pytest.raises(ValueError, match="N x 2"):
         viz.plot_modes(torch.zeros(5, 3), data.RING)
+
+
+def test_plot_history_marks_the_equilibrium_losses_and_the_cool_down():
+    history = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), [1.0] * 10)
+    ax_loss, ax_d = viz.plot_history(history, smooth=1, loss="non_saturating", cool_down=6)
+    levels = sorted(line.get_ydata()[0] for line in ax_loss.get_lines()[2:])
+    # At D = 1/2: the non-saturating G loss is -log(1/2); D's BCE, a sum of two means, is 2 * -log(1/2).
+    assert levels == [pytest.approx(0.693147, abs=1e-6), pytest.approx(1.386294, abs=1e-6)]
+    for ax in (ax_loss, ax_d):
+        (span,) = ax.patches
+        x_left, x_right = span.get_x(), span.get_x() + span.get_width()
+        assert (x_left, x_right) == (6, 10)
+    ax_loss, _ = viz.plot_history(history, smooth=1, loss="minimax")
+    assert sorted(line.get_ydata()[0] for line in ax_loss.get_lines()[2:]) == [
+        pytest.approx(-0.693147, abs=1e-6), pytest.approx(1.386294, abs=1e-6)]
+
+
+def test_plot_history_names_a_loss_without_known_equilibrium():
+    with pytest.raises(ValueError, match=r"^loss='wasserstein'"):
+        viz.plot_history(dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), [1.0]), loss="wasserstein")
+
+
+def test_plot_discriminator_2d_can_leave_the_colour_bar_to_a_shared_one():
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        viz.plot_discriminator_2d(Halfplane(), torch.zeros(3, 2), bounds=(-1, 1, -1, 1), resolution=11, ax=ax,
+                                  colorbar=False)
+    assert len(fig.axes) == 2  # no colour-bar axes were added
+    fig.colorbar(axes[0].collections[0], ax=axes)
+    assert len(fig.axes) == 3
