@@ -16,6 +16,7 @@ The protocol evaluates 2,500 samples and reports the mean over 10 seeds.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -105,7 +106,16 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
 
 # --- Feature-set metrics (COURSE.md: the FID family) ---------------------------------------
 def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
-    x = torch.as_tensor(x).detach().to("cpu", torch.float64)
+    if x is None or isinstance(x, (str, bytes)):
+        raise TypeError(f"{name}={x!r}: expected an N x D matrix of features (a tensor or an array, one row per "
+                        "sample), e.g. a feature extractor's output on the images.")
+    try:
+        x = torch.as_tensor(x).detach().to("cpu", torch.float64)
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise TypeError(
+            f"{name}: expected an N x D matrix of features (a tensor or an array), got a {type(x).__name__} "
+            f"that torch cannot read as numbers ({exc})."
+        ) from None
     if x.dim() != 2:
         raise ValueError(f"{name}: expected an N x D matrix of features, got shape {tuple(x.shape)}.")
     if len(x) < min_rows:
@@ -193,9 +203,17 @@ def kernel_inception_distance(
     return mean
 
 
+def _check_k(k: object) -> int:
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ValueError(f"k={k!r}: expected a positive integer, the neighbour whose distance sets each ball's radius "
+                         "(3 for precision/recall, 5 for density/coverage).")
+    return int(k)
+
+
 def kth_neighbour_radius(x: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each point of ``x`` to its k-th nearest other point of ``x``: the radius of
     each point's ball in precision/recall (k = 3) and density/coverage (k = 5)."""
+    k = _check_k(k)
     if len(x) <= k:
         raise ValueError(f"needs more than k={k} samples per set, got {len(x)}.")
     distances = torch.cdist(x, x)
@@ -208,6 +226,7 @@ def precision_recall(real, fake, k: int = 3) -> tuple[float, float]:
     Precision: the share of fake samples inside the real manifold (within the k-NN radius of some
     real sample, distance <= radius). Recall: the share of real samples inside the fake manifold.
     """
+    k = _check_k(k)
     r, f = _features(real, "real"), _features(fake, "fake")
     _same_width(r, f)
     radius_r, radius_f = kth_neighbour_radius(r, k), kth_neighbour_radius(f, k)
@@ -223,6 +242,7 @@ def density_coverage(real, fake, k: int = 5) -> tuple[float, float]:
     divided by k (1 on average for matching distributions; it can exceed 1). Coverage: the share
     of real samples whose k-NN ball contains at least one fake sample.
     """
+    k = _check_k(k)
     r, f = _features(real, "real"), _features(fake, "fake", min_rows=1)
     _same_width(r, f)
     radius = kth_neighbour_radius(r, k)

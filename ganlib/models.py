@@ -13,7 +13,9 @@ numerically safer than taking probabilities.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -35,7 +37,44 @@ def _positive_int(name: str, value: object) -> int:
     return value
 
 
-def _mlp(sizes: list[int], activation: Callable[[], nn.Module]) -> nn.Sequential:
+# Where Linux states a memory limit for this process's group: cgroup v2, then v1.
+CGROUP_MEMORY_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def _memory_bytes() -> int | None:
+    """The memory this process may use: the machine's RAM, or a smaller cgroup limit (Binder caps
+    memory that way); None where neither can be read."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        pass
+    for path in CGROUP_MEMORY_FILES:
+        try:
+            text = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():  # "max" (v2) means no limit
+            limits.append(int(text))
+    return min(limits) if limits else None
+
+
+def _check_size(model: str, n_parameters: int, arguments: str) -> None:
+    """Refuse, before any allocation, a model whose weights and their gradients cannot fit in memory."""
+    memory = _memory_bytes()
+    n_bytes = n_parameters * torch.get_default_dtype().itemsize
+    if memory is not None and 2 * n_bytes > memory:
+        raise ValueError(
+            f"{model} with {arguments} would hold {n_parameters:.3g} parameters ({n_bytes / 1e9:,.1f} GB), and with "
+            f"their gradients more than the {memory / 1e9:,.1f} GB of memory this process may use; "
+            "choose smaller sizes."
+        )
+
+
+def _mlp(sizes: list[int], activation: Callable[[], nn.Module], model: str = "an MLP",
+         arguments: str | None = None) -> nn.Sequential:
+    _check_size(model, sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True)),
+                arguments or f"layer sizes {sizes}")
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
@@ -51,7 +90,8 @@ class MLPGenerator(nn.Module):
         super().__init__()
         self.latent_dim = _positive_int("latent_dim", latent_dim)
         sizes = [latent_dim] + [_positive_int("hidden", hidden)] * _positive_int("depth", depth)
-        self.net = _mlp(sizes + [_positive_int("out_dim", out_dim)], nn.ReLU)
+        self.net = _mlp(sizes + [_positive_int("out_dim", out_dim)], nn.ReLU, "MLPGenerator",
+                        f"latent_dim={latent_dim}, out_dim={out_dim}, hidden={hidden}, depth={depth}")
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z)
@@ -64,7 +104,8 @@ class MLPDiscriminator(nn.Module):
         super().__init__()
         sizes = [_positive_int("in_dim", in_dim)]
         sizes += [_positive_int("hidden", hidden)] * _positive_int("depth", depth)
-        self.net = _mlp(sizes + [1], lambda: nn.LeakyReLU(0.2))
+        self.net = _mlp(sizes + [1], lambda: nn.LeakyReLU(0.2), "MLPDiscriminator",
+                        f"in_dim={in_dim}, hidden={hidden}, depth={depth}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x).squeeze(1)
@@ -170,10 +211,18 @@ class DCGANGenerator(_Conditional):
         self.n_classes = None if n_classes is None else _positive_int("n_classes", n_classes)
         width = _positive_int("width", width)
         in_dim = latent_dim
+        top = width * 2 ** (n_up - 1)
+        # Parameters, counted before any is allocated: embedding, projection, BatchNorms, convolutions.
+        conditional = self.n_classes is not None
+        n_parameters = (self.n_classes or 0) * latent_dim + (1 + conditional) * latent_dim * top * start**2 + 2 * top
+        for i in range(n_up):
+            c_in, last = top // 2**i, i == n_up - 1
+            n_parameters += c_in * channels * 16 + channels if last else c_in * (c_in // 2) * 16 + c_in
+        _check_size("DCGANGenerator", n_parameters, f"latent_dim={latent_dim}, image_size={image_size}, "
+                    f"channels={channels}, width={width}, n_classes={n_classes}")
         if self.n_classes is not None:
             self.embed = nn.Embedding(self.n_classes, latent_dim)
             in_dim += latent_dim
-        top = width * 2 ** (n_up - 1)
         self.project = nn.Sequential(
             nn.Linear(in_dim, top * start * start, bias=False),
             nn.Unflatten(1, (top, start, start)),
@@ -219,6 +268,13 @@ class DCGANDiscriminator(_Conditional):
         self.image_size, self.channels = image_size, _positive_int("channels", channels)
         self.n_classes = None if n_classes is None else _positive_int("n_classes", n_classes)
         width = _positive_int("width", width)
+        n_features = width * 2 ** (n_down - 1) * end * end
+        n_parameters = n_features + 1 + (self.n_classes or 0) * n_features  # head and embedding
+        for i in range(n_down):
+            c_in, c_out = channels if i == 0 else width * 2 ** (i - 1), width * 2**i
+            n_parameters += c_in * c_out * 16 + (c_out if i == 0 or not batch_norm else 2 * c_out)
+        _check_size("DCGANDiscriminator", n_parameters, f"image_size={image_size}, channels={channels}, "
+                    f"width={width}, n_classes={n_classes}")
         layers: list[nn.Module] = []
         c_in = channels
         for i in range(n_down):

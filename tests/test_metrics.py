@@ -108,3 +108,33 @@ def test_bad_samples_are_explained(samples, match):
 def test_unknown_mixture_is_named():
     with pytest.raises(ValueError, match=r"mixture='moons'.*'ring' and 'grid'"):
         metrics.mode_coverage(RING, "moons")
+
+
+# --- Bad arguments to the feature-set metrics: named, with what is expected ---------------------
+FEATURES = torch.randn(20, 3, generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.parametrize("metric", [metrics.frechet_distance, metrics.precision_recall, metrics.density_coverage,
+                                    metrics.kernel_inception_distance])
+@pytest.mark.parametrize("which", ["real", "fake"])
+@pytest.mark.parametrize("bad", [None, "features", [[1.0, "a"]]])
+def test_features_that_are_not_numbers_are_named(metric, which, bad):
+    args = {"real": FEATURES, "fake": FEATURES, which: bad}
+    with pytest.raises(TypeError, match=rf"^{which}\W.*expected an N x D matrix of features") as error:
+        metric(args["real"], args["fake"])
+    assert "infer dtype" not in str(error.value).split("(")[0]
+
+
+@pytest.mark.parametrize("metric", [metrics.precision_recall, metrics.density_coverage])
+@pytest.mark.parametrize("k", [0, -1, 2.5, True, None])
+def test_k_must_be_a_positive_integer(metric, k):
+    with pytest.raises(ValueError, match=rf"^k={k!r}: expected a positive integer"):
+        metric(FEATURES, FEATURES, k=k)
+    with pytest.raises(ValueError, match=rf"^k={k!r}: expected a positive integer"):
+        metrics.kth_neighbour_radius(FEATURES, k)
+
+
+def test_k_given_as_a_numpy_integer_is_accepted():
+    import numpy as np
+
+    assert metrics.precision_recall(FEATURES, FEATURES, k=np.int64(3)) == metrics.precision_recall(FEATURES, FEATURES)

@@ -106,3 +106,64 @@ def test_packed_discriminator_concatenates_consecutive_samples():
         D(torch.randn(10, 2))
     with pytest.raises(ValueError, match="pack=0"):
         models.PackedDiscriminator(pack=0)
+
+
+# --- Absurd sizes: refused with the arguments named, before any allocation ----------------------
+def _counted(monkeypatch):
+    """Record the parameter count each constructor checks before allocating."""
+    counts = []
+    check = models._check_size
+    monkeypatch.setattr(models, "_check_size", lambda model, n, args: counts.append(n) or check(model, n, args))
+    return counts
+
+
+@pytest.mark.parametrize("size", [8, 16, 28, 32])
+@pytest.mark.parametrize("n_classes", [None, 1, 10])
+def test_the_size_check_counts_every_parameter_the_model_then_holds(monkeypatch, size, n_classes):
+    counts = _counted(monkeypatch)
+    built = [models.DCGANGenerator(latent_dim=5, image_size=size, channels=3, width=6, n_classes=n_classes),
+             models.DCGANDiscriminator(image_size=size, channels=3, width=6, n_classes=n_classes),
+             models.DCGANDiscriminator(image_size=size, width=7, n_classes=n_classes, batch_norm=False),
+             models.MLPGenerator(latent_dim=3, out_dim=size, hidden=9, depth=2),
+             models.MLPDiscriminator(in_dim=size, hidden=11, depth=4)]
+    assert counts == [sum(p.numel() for p in m.parameters()) for m in built]
+
+
+def test_a_model_too_big_for_memory_is_refused_and_one_that_fits_is_built(monkeypatch):
+    # MLPGenerator(2 -> 100 -> 2): 2*100 + 100 + 100*2 + 2 = 502 parameters, 2,008 bytes in float32.
+    # Refused when the weights and their gradients (4,016 bytes) exceed the memory, built otherwise.
+    monkeypatch.setattr(models, "_memory_bytes", lambda: 4_015)
+    with pytest.raises(ValueError, match=r"^MLPGenerator with latent_dim=2, out_dim=2, hidden=100, depth=1 would hold "
+                                         r"502 parameters .*choose smaller sizes"):
+        models.MLPGenerator(hidden=100, depth=1)
+    monkeypatch.setattr(models, "_memory_bytes", lambda: 4_016)
+    models.MLPGenerator(hidden=100, depth=1)
+    monkeypatch.setattr(models, "_memory_bytes", lambda: None)  # unknown memory: no refusal
+    models.MLPGenerator(hidden=100, depth=1)
+
+
+@pytest.mark.parametrize("build, named", [
+    (lambda: models.MLPGenerator(hidden=10**7), "hidden=10000000"),
+    (lambda: models.MLPDiscriminator(hidden=10**7, depth=2), "hidden=10000000, depth=2"),
+    (lambda: models.PackedDiscriminator(pack=4, hidden=10**7), "hidden=10000000"),
+    (lambda: models.DCGANGenerator(width=10**8), "width=100000000"),
+    (lambda: models.DCGANDiscriminator(image_size=32, width=10**6), "width=1000000"),
+    (lambda: models.DCGANGenerator(latent_dim=10**6, width=10**5), "latent_dim=1000000"),
+])
+def test_absurd_sizes_fail_with_a_message_not_in_the_allocator(build, named):
+    # 10^14 parameters and more: far beyond any machine's memory (checked against this machine's).
+    with pytest.raises(ValueError, match=rf"{named}.* parameters \(.* GB\), and with their gradients more than the "
+                                         r".* GB of memory this process may use"):
+        build()
+
+
+def test_memory_is_the_smaller_of_the_machine_and_a_cgroup_limit(monkeypatch, tmp_path):
+    limit = tmp_path / "memory.max"
+    monkeypatch.setattr(models, "CGROUP_MEMORY_FILES", (str(tmp_path / "absent"), str(limit)))
+    monkeypatch.setattr(models.os, "sysconf", lambda name: {"SC_PHYS_PAGES": 1_000_000, "SC_PAGE_SIZE": 4096}[name])
+    limit.write_text("max\n")  # cgroup v2 without a limit: the machine's memory
+    assert models._memory_bytes() == 4_096_000_000
+    limit.write_text("2147483648\n")  # Binder's 2 GB
+    assert models._memory_bytes() == 2_147_483_648
+    limit.write_text("9223372036854771712\n")  # cgroup v1's "no limit"
+    assert models._memory_bytes() == 4_096_000_000
