@@ -92,33 +92,87 @@ _LIBRARIES = tuple({sysconfig.get_paths()[key] for key in ("purelib", "platlib",
 
 
 def _in_library(filename: str) -> bool:
-    return filename.startswith(_LIBRARIES)
+    return filename.startswith(_LIBRARIES) or filename.startswith("<frozen ")  # frozen: e.g. exit()'s own module
+
+
+def _settings() -> dict:
+    """PyTorch's session-wide settings a learner's function could leave changed behind it."""
+    return {"grad": torch.is_grad_enabled(), "dtype": torch.get_default_dtype(),
+            "threads": torch.get_num_threads(), "device": torch.get_default_device()}
+
+
+def _put_back(before: dict) -> str:
+    """Restore the settings ``before`` the learner's call; say, in a sentence, which ones it changed."""
+    now, changed = _settings(), []
+    if now["grad"] != before["grad"]:
+        torch.set_grad_enabled(before["grad"])
+        changed.append(f"turned autograd {'on' if now['grad'] else 'off'} (`torch.set_grad_enabled({now['grad']})`; "
+                       "for a few lines without gradients use `with torch.no_grad():`, which ends with its block)")
+    if now["dtype"] != before["dtype"]:
+        torch.set_default_dtype(before["dtype"])
+        changed.append(f"changed the default dtype from {before['dtype']} to {now['dtype']} "
+                       "(`torch.set_default_dtype`; convert the tensors you need instead, e.g. `x.double()`)")
+    if now["threads"] != before["threads"]:
+        torch.set_num_threads(before["threads"])
+        changed.append(f"changed PyTorch's thread count from {before['threads']} to {now['threads']} "
+                       "(`torch.set_num_threads`; the notebook's `training.setup` chooses it)")
+    if now["device"] != before["device"]:
+        torch.set_default_device(before["device"])
+        changed.append(f"changed the default device from {before['device']} to {now['device']} "
+                       "(`torch.set_default_device`; move the tensors you need instead, e.g. `x.to(device)`)")
+    if not changed:
+        return ""
+    change, it = ("That change", "it") if len(changed) == 1 else ("Those changes", "them")
+    return (f"your function {'; it '.join(changed)}. {change} would have stayed for the rest of the notebook and "
+            f"broken later cells far from here; the check undid {it}. A function should leave PyTorch's settings "
+            "as it found them.")
+
+
+def _where(exc: BaseException) -> str:
+    """The learner's own line: skip this file's frames and those of installed libraries (torch, numpy)."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.dirname(f.filename) != _HERE and not _in_library(f.filename)]
+    return f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
 
 
 def _call(fn: Callable, *args, copy_args: bool = True):
     """Call the learner's function (on copies of ``args`` unless the check made them for it),
-    within the time limit; summarise any error in one line; reject changes to its inputs."""
+    within the time limit; summarise any error in one line; reject changes to its inputs and to
+    PyTorch's session-wide settings (put back before anything else runs)."""
     if copy_args:
         args = copy.deepcopy(args)
     before = _snapshot(args)
     from . import TIME_LIMIT  # the package's, read at each call: `exercises.TIME_LIMIT = 30` takes effect
 
+    settings = _settings()
     try:
         with _time_limit(TIME_LIMIT):
             result = fn(*args)
-    except _TimeUp:
-        raise _NotYet(
-            f"your function was still running after {TIME_LIMIT:g} s, so the check stopped it. "
-            "Look for a loop that never ends."
-        ) from None
-    except NotImplementedError:
-        raise _LearnerError("NotImplementedError: replace `raise NotImplementedError()` with your code.") from None
-    except Exception as exc:
-        # The learner's own line: skip this file's frames and those of installed libraries (torch, numpy).
-        frames = [f for f in traceback.extract_tb(exc.__traceback__)
-                  if os.path.dirname(f.filename) != _HERE and not _in_library(f.filename)]
-        where = f" (line {frames[-1].lineno}: `{(frames[-1].line or '').strip()}`)" if frames else ""
-        raise _LearnerError(f"{type(exc).__name__}: {exc}{where}") from None
+    except KeyboardInterrupt:  # the learner pressed stop: interrupt, as any cell would
+        _put_back(settings)
+        raise
+    except BaseException as exc:  # sys.exit() and the like are errors of the learner's code too
+        changed = _put_back(settings)
+        also = f" Also, {changed}" if changed else ""
+        if isinstance(exc, _TimeUp):
+            raise _NotYet(
+                f"your function was still running after {TIME_LIMIT:g} s, so the check stopped it. "
+                f"Look for a loop that never ends.{also}"
+            ) from None
+        if isinstance(exc, NotImplementedError):
+            raise _LearnerError(
+                f"NotImplementedError: replace `raise NotImplementedError()` with your code.{also}"
+            ) from None
+        if isinstance(exc, SystemExit):
+            raise _LearnerError(
+                f"SystemExit: your function called `sys.exit({'' if exc.code is None else repr(exc.code)})` "
+                f"or `exit()`{_where(exc)}, which would stop the cell (or the kernel); return a value "
+                f"instead.{also}"
+            ) from None
+        raise _LearnerError(f"{type(exc).__name__}: {exc}{_where(exc)}{also}") from None
+    changed = _put_back(settings)
+    if changed:
+        raise _NotYet(changed[0].upper() + changed[1:])
     for position, (arg, copy_before) in enumerate(zip(args, before, strict=True)):
         if copy_before is not None and _changed(arg, copy_before):
             raise _NotYet(
