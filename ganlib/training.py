@@ -34,6 +34,7 @@ from .regularizers import clip_weights
 __all__ = [
     "GAN",
     "NonFiniteLossError",
+    "available_cpus",
     "forever",
     "load_checkpoint",
     "pick_device",
@@ -71,16 +72,64 @@ def pick_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+# Where Linux states a CPU quota for this process's group, as seen inside a container (Binder's):
+# cgroup v2's cpu.max ("<quota> <period>" in µs, or "max <period>"), then v1's pair of files.
+# The same files joblib's loky reads for its cpu_count.
+CGROUP_CPU_MAX = "/sys/fs/cgroup/cpu.max"
+CGROUP_V1_CPU = ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+
+
+def _cgroup_cpu_quota() -> float | None:
+    """The CPUs a cgroup quota allows (e.g. 1.0 for "100000 100000"), or None where there is none."""
+    try:
+        quota, period = Path(CGROUP_CPU_MAX).read_text().split()[:2]
+    except (OSError, ValueError):
+        try:
+            quota, period = (Path(path).read_text().strip() for path in CGROUP_V1_CPU)
+        except OSError:
+            return None
+    try:
+        quota, period = float(quota), float(period)  # "max" (v2) is no quota
+    except ValueError:
+        return None
+    return quota / period if quota > 0 and period > 0 else None  # -1 (v1) is no quota
+
+
+def available_cpus() -> int:
+    """The CPUs this process may use: those it may run on (its affinity, e.g. under ``taskset``),
+    capped by its cgroup's CPU quota rounded up (a container limited to 1 CPU, as on Binder, on a
+    machine with many)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # macOS and Windows have no affinity call
+        cpus = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, math.ceil(quota))
+    return max(1, cpus)
+
+
 def setup(seed: int = 0, threads: int | None = None, device: str | torch.device | None = None) -> torch.device:
     """One call at the top of a notebook: seed everything, set the CPU threads, pick the device.
 
-    ``threads`` defaults to the ``GANLIB_THREADS`` environment variable, else 2: the course's
-    models are small, and on a laptop more threads mostly add overhead. Results are still not
-    bitwise identical across machines or thread counts; the notebooks' checks allow for that.
+    ``threads`` defaults to the ``GANLIB_THREADS`` environment variable, else to 2 or the CPUs
+    this process may use (``available_cpus``), whichever is fewer: the course's models are
+    small, more threads mostly add overhead, and threads beyond the CPUs (Binder gives one)
+    wait for each other. Results are still not bitwise identical across machines or thread
+    counts; the notebooks' checks allow for that.
     """
     seed_everything(seed)
-    if threads is None:
-        threads = int(os.environ.get("GANLIB_THREADS", 2))
+    if threads is None and os.environ.get("GANLIB_THREADS", "").strip():
+        value = os.environ["GANLIB_THREADS"]
+        try:
+            threads = int(value)
+        except ValueError:
+            raise ValueError(f"GANLIB_THREADS={value!r}: expected a positive whole number of CPU threads "
+                             "(or unset it for the default).") from None
+        if threads < 1:
+            raise ValueError(f"GANLIB_THREADS={value!r}: expected a positive whole number of CPU threads.")
+    elif threads is None:
+        threads = min(2, available_cpus())
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
         raise ValueError(f"threads={threads!r}: expected a positive number of CPU threads.")
     torch.set_num_threads(threads)

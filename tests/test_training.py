@@ -209,6 +209,7 @@ def test_loading_something_else_is_a_clear_error(tmp_path):
 
 def test_setup_seeds_sets_threads_and_picks_a_device(monkeypatch):
     monkeypatch.delenv("GANLIB_THREADS", raising=False)
+    monkeypatch.setattr(training, "available_cpus", lambda: 4)
     before = torch.get_num_threads()
     try:
         device = training.setup(seed=3, threads=1)
@@ -222,6 +223,79 @@ def test_setup_seeds_sets_threads_and_picks_a_device(monkeypatch):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+# --- The default thread count: min(2, the CPUs this process may use) ----------------------------
+@pytest.fixture
+def machine(monkeypatch, tmp_path):
+    """A pretend machine: ``cpus`` in this process's affinity, cgroup files written on demand."""
+    monkeypatch.delenv("GANLIB_THREADS", raising=False)
+    v2, quota, period = tmp_path / "cpu.max", tmp_path / "cpu.cfs_quota_us", tmp_path / "cpu.cfs_period_us"
+    monkeypatch.setattr(training, "CGROUP_CPU_MAX", str(v2))
+    monkeypatch.setattr(training, "CGROUP_V1_CPU", (str(quota), str(period)))
+
+    def set_machine(cpus: int, cpu_max: str | None = None, v1: tuple[str, str] | None = None) -> None:
+        monkeypatch.setattr(training.os, "sched_getaffinity", lambda pid: set(range(cpus)), raising=False)
+        for path in (v2, quota, period):
+            path.unlink(missing_ok=True)
+        if cpu_max is not None:
+            v2.write_text(cpu_max + "\n")
+        if v1 is not None:
+            quota.write_text(v1[0] + "\n"), period.write_text(v1[1] + "\n")
+
+    before = torch.get_num_threads()
+    yield set_machine
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("cpus, cpu_max, v1, expected", [
+    (16, None, None, 16),  # no cgroup files: the affinity
+    (1, None, None, 1),  # pinned to one CPU (taskset -c 0)
+    (16, "max 100000", None, 16),  # cgroup v2 without a quota
+    (16, "100000 100000", None, 1),  # Binder: one CPU's worth on a big machine
+    (16, "150000 100000", None, 2),  # 1.5 CPUs, rounded up
+    (16, "50000 100000", None, 1),  # half a CPU: still one thread
+    (1, "400000 100000", None, 1),  # a quota above the affinity: the affinity
+    (16, None, ("-1", "100000"), 16),  # cgroup v1 without a quota
+    (16, None, ("200000", "100000"), 2),  # cgroup v1 with two CPUs' worth
+    (16, "garbage", None, 16),  # an unreadable file is no quota
+])
+def test_available_cpus_reads_the_affinity_and_the_cgroup_quota(machine, cpus, cpu_max, v1, expected):
+    machine(cpus, cpu_max, v1)
+    assert training.available_cpus() == expected
+
+
+@pytest.mark.parametrize("cpus, cpu_max, expected", [(16, None, 2), (1, None, 1), (16, "100000 100000", 1),
+                                                     (2, None, 2), (16, "300000 100000", 2)])
+def test_setup_defaults_to_two_threads_or_fewer_where_fewer_cpus_are_allowed(machine, cpus, cpu_max, expected):
+    machine(cpus, cpu_max)
+    training.setup()
+    assert torch.get_num_threads() == expected
+
+
+def test_ganlib_threads_and_the_argument_override_the_cpus(machine, monkeypatch):
+    machine(1, "100000 100000")
+    monkeypatch.setenv("GANLIB_THREADS", "3")
+    training.setup()
+    assert torch.get_num_threads() == 3
+    training.setup(threads=2)  # the argument wins over the environment
+    assert torch.get_num_threads() == 2
+    for bad in ("two", "0", "-1"):
+        monkeypatch.setenv("GANLIB_THREADS", bad)
+        with pytest.raises(ValueError, match=rf"^GANLIB_THREADS='{bad}': expected a positive whole number"):
+            training.setup()
+    monkeypatch.setenv("GANLIB_THREADS", "")  # set but empty: the default
+    training.setup()
+    assert torch.get_num_threads() == 1
+
+
+def test_without_an_affinity_call_the_cpu_count_is_used(machine, monkeypatch):
+    machine(1)
+    monkeypatch.delattr(training.os, "sched_getaffinity")  # as on macOS and Windows
+    monkeypatch.setattr(training.os, "cpu_count", lambda: 6)
+    assert training.available_cpus() == 6
+    monkeypatch.setattr(training.os, "cpu_count", lambda: None)
+    assert training.available_cpus() == 1
 
 
 def test_pick_device_prefers_what_is_present():
