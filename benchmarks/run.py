@@ -1,7 +1,13 @@
 """Measure the course: notebook run times, the trainer's overhead, time to quality.
 
-    python3 course.py bench                  # everything but the test command (~8 min on 2 cores)
+    python3 course.py bench                  # everything but the test command (~14 min on 2 cores)
     python3 course.py bench --test-command   # also time `python3 course.py test` (~7 more minutes)
+    python3 course.py bench --notebooks 01 04  # only these notebooks' rows, printed; results.md untouched
+
+Each notebook runs twice in a fresh kernel: with 2 threads on the whole machine, then with its
+kernel pinned to one CPU and the threads left to ``training.setup`` (as on Binder, which gives one
+CPU); the second run also reports the kernel's peak memory. A kernel above 1.5 GB (Binder caps
+memory at 2 GB) fails the bench, after results.md is written.
 
 Writes benchmarks/results.md (the README's table comes from it). Run it on an otherwise idle
 machine: two jobs sharing 2 cores slow each other far more than twice (busy-waiting threads).
@@ -11,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import platform
 import statistics
 import subprocess
@@ -28,18 +36,129 @@ from ganlib import data, metrics, models, recipes, training
 
 ROOT = Path(__file__).resolve().parents[1]
 THREADS = 2
+MEMORY_LIMIT = 1.5e9  # bytes a notebook's kernel may reach: Binder stops kernels at 2 GB
+# Run in the kernel after the notebook's last cell: what it ran with and its peak resident memory
+# (ru_maxrss: kilobytes on Linux, bytes on macOS).
+PROBE = """\
+import json as _json, os as _os, resource as _resource, sys as _sys, torch as _torch
+_peak = _resource.getrusage(_resource.RUSAGE_SELF).ru_maxrss * (1 if _sys.platform == "darwin" else 1024)
+_cpus = sorted(_os.sched_getaffinity(0)) if hasattr(_os, "sched_getaffinity") else None
+print("BENCH-PROBE", _json.dumps({"threads": _torch.get_num_threads(), "cpus": _cpus, "peak_bytes": _peak}))
+"""
 
 
-def notebook_times() -> list[tuple[str, float]]:
-    """Each notebook executed top to bottom in a fresh kernel, as a learner runs it."""
+@dataclasses.dataclass(frozen=True)
+class NotebookRun:
+    seconds: float  # kernel start to the end of the last cell
+    threads: int  # PyTorch's threads in the kernel at the end
+    cpus: list[int] | None  # the CPUs the kernel could run on
+    peak_bytes: int  # the kernel's peak resident memory
+
+
+def _pin(pid: int, cpu: int) -> None:
+    """Pin every thread of process ``pid`` to ``cpu``; threads it starts later inherit the pinning."""
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        os.sched_setaffinity(int(tid), {cpu})
+
+
+def run_notebook(path: Path, threads: int | None = None, pin_cpu: int | None = None,
+                 kernel_name: str | None = None) -> NotebookRun:
+    """Execute ``path`` top to bottom in a fresh kernel, as a learner runs it.
+
+    ``threads`` sets GANLIB_THREADS in the kernel; without it ``training.setup`` chooses (and
+    OMP/MKL_NUM_THREADS are removed either way, as in a learner's shell). ``pin_cpu`` pins the
+    kernel to that CPU (Linux) as soon as it has started, before any cell runs.
+    """
+    nb = nbformat.read(path, as_version=4)
+    env = {k: v for k, v in os.environ.items() if k not in ("GANLIB_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    if threads is not None:
+        env["GANLIB_THREADS"] = str(threads)
+    options = {"kernel_name": kernel_name} if kernel_name else {}
+    client = NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}, **options)
+    start = time.perf_counter()
+    with client.setup_kernel(env=env):
+        if pin_cpu is not None:
+            _pin(client.km.provisioner.pid, pin_cpu)
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+        seconds = time.perf_counter() - start
+        probe = nbformat.v4.new_code_cell(PROBE)
+        nb.cells.append(probe)
+        client.execute_cell(probe, len(nb.cells) - 1)
+    text = "".join(o.get("text", "") for o in probe.outputs if o.get("output_type") == "stream")
+    found = json.loads(text.split("BENCH-PROBE", 1)[1])
+    return NotebookRun(seconds, found["threads"], found["cpus"], found["peak_bytes"])
+
+
+def notebook_times(names: list[str] | None = None) -> list[tuple[str, NotebookRun, NotebookRun]]:
+    """Each notebook (or those whose number is in ``names``) at 2 threads, then pinned to one CPU."""
+    cpu = min(os.sched_getaffinity(0))
     rows = []
     for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
-        rows.append((path.name, time.perf_counter() - start))
-        print(f"  {path.name}: {rows[-1][1]:.1f} s", flush=True)
+        if names and path.name[:2] not in names:
+            continue
+        two, one = run_notebook(path, threads=THREADS), run_notebook(path, pin_cpu=cpu)
+        rows.append((path.name, two, one))
+        print(f"  {path.name}: {two.seconds:.1f} s at {two.threads} threads; {one.seconds:.1f} s on CPU {cpu} "
+              f"({one.threads} thread{'s' * (one.threads != 1)}); peak memory {_gb(_peak(two, one))}", flush=True)
+        if _peak(two, one) > MEMORY_LIMIT:
+            print(f"  !!! {path.name}: its kernel reached {_gb(_peak(two, one))}, above the "
+                  f"{_gb(MEMORY_LIMIT)} a notebook may use (Binder stops kernels at 2 GB)", flush=True)
     return rows
+
+
+def _peak(*runs: NotebookRun) -> int:
+    return max(run.peak_bytes for run in runs)
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 1e9:.2f} GB"
+
+
+def notebook_table(rows: list[tuple[str, NotebookRun, NotebookRun]]) -> list[str]:
+    lines = ["| notebook | 2 threads (s) | 1 CPU (s) | threads on 1 CPU | kernel's peak memory |",
+             "|---|---|---|---|---|"]
+    lines += [f"| `{name}` | {two.seconds:.1f} | {one.seconds:.1f} | {one.threads} | {_gb(_peak(two, one))} |"
+              for name, two, one in rows]
+    total = lambda runs: sum(run.seconds for run in runs)  # noqa: E731
+    lines.append(f"| **all** | **{total(r[1] for r in rows):.1f}** | **{total(r[2] for r in rows):.1f}** | | "
+                 f"max **{_gb(max(_peak(two, one) for _, two, one in rows))}** |")
+    return lines
+
+
+def readme_table(rows: list[tuple[str, NotebookRun, NotebookRun]]) -> list[str]:
+    """The same numbers as the README shows them: one column per notebook."""
+    total = lambda i: sum(r[i].seconds for r in rows)  # noqa: E731
+    minutes = lambda seconds: f"{int(seconds // 60)} min {seconds % 60:.0f} s"  # noqa: E731
+    return [f"On {machine()}:", "",
+            "| | " + " | ".join(name[:2] for name, _, _ in rows) + " | all |",
+            "|---|" + "---|" * (len(rows) + 1),
+            "| 2 threads, 2 cores | " + " | ".join(f"{two.seconds:.1f}" for _, two, _ in rows)
+            + f" | {minutes(total(1))} |",
+            "| 1 CPU (kernel pinned, threads left to `training.setup`) | "
+            + " | ".join(f"{one.seconds:.1f}" for _, _, one in rows) + f" | {minutes(total(2))} |",
+            "| kernel's peak memory (GB) | " + " | ".join(f"{_peak(two, one) / 1e9:.2f}" for _, two, one in rows)
+            + f" | max {max(_peak(two, one) for _, two, one in rows) / 1e9:.2f} |"]
+
+
+def over_memory(rows: list[tuple[str, NotebookRun, NotebookRun]]) -> list[str]:
+    return [f"{name} ({_gb(_peak(two, one))})" for name, two, one in rows if _peak(two, one) > MEMORY_LIMIT]
+
+
+def machine() -> str:
+    """The machine, in words: its CPU model, CPUs, memory and system."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next(line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        memory = f", {os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB of memory"
+    except (AttributeError, ValueError, OSError):
+        memory = ""
+    return f"{model}, {cpus} CPUs{memory}, {platform.system()} {platform.machine()}"
 
 
 def trainer_overhead(pairs: int = 50, steps: int = 100) -> tuple[float, float, float]:
@@ -240,25 +359,37 @@ def test_command_time() -> float:
     return time.perf_counter() - start
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--test-command", action="store_true", help="also time the README's test command")
     parser.add_argument("--seeds", type=int, default=3, help="seeds for time to quality (default 3)")
-    args = parser.parse_args()
+    parser.add_argument("--notebooks", nargs="+", metavar="NN",
+                        help="measure only these notebooks (by number) and print their rows; results.md is untouched")
+    args = parser.parse_args(argv)
     torch.set_num_threads(THREADS)
+    if args.notebooks:
+        rows = notebook_times(args.notebooks)
+        print("\n".join([f"On {machine()}:", *notebook_table(rows)]))
+        if over_memory(rows):
+            sys.exit(f"FAILED: above {_gb(MEMORY_LIMIT)} of memory: {', '.join(over_memory(rows))}")
+        return
     lines = [
         "# Measured performance",
         "",
         f"Measured by `python3 course.py bench{' --test-command' if args.test_command else ''}` on "
-        f"{platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"{machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
         f"{time.strftime('%Y-%m-%d')}. Times vary by machine and by load; the ratios matter more.",
         "",
     ]
     print("notebooks ...", flush=True)
     rows = notebook_times()
-    lines += ["## Notebooks, top to bottom in a fresh kernel", "", "| notebook | seconds |", "|---|---|"]
-    lines += [f"| `{name}` | {seconds:.1f} |" for name, seconds in rows]
-    lines += [f"| **all** | **{sum(s for _, s in rows):.1f}** |", ""]
+    lines += ["## Notebooks, top to bottom in a fresh kernel", "",
+              f"Seconds from the kernel's start to the end of the last cell. *2 threads*: `GANLIB_THREADS={THREADS}`, "
+              "the kernel free to use every CPU. *1 CPU*: the kernel pinned to one CPU as soon as it starts "
+              "(as Binder gives one CPU), its threads left to `training.setup`, which finds the one CPU; the "
+              "next column shows what it chose. *Peak memory*: the kernel's peak resident memory (ru_maxrss), "
+              f"the larger of the two runs; the bench fails above {_gb(MEMORY_LIMIT)} (Binder stops kernels at "
+              "2 GB).", "", *notebook_table(rows), ""]
     if args.test_command:
         print("test command ...", flush=True)
         lines += [f"The whole test command, `python3 course.py test` (environment installed): "
@@ -312,7 +443,10 @@ def main() -> None:
             print(f"  {recipe} seed {seed}: {cells}", flush=True)
     lines.append("")
     (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines))
-    print("wrote benchmarks/results.md")
+    print("wrote benchmarks/results.md; the README's notebook table:\n" + "\n".join(readme_table(rows)))
+    if over_memory(rows):
+        sys.exit(f"FAILED: a notebook's kernel used more than {_gb(MEMORY_LIMIT)} of memory, which Binder's 2 GB "
+                 f"cannot hold once JupyterLab's own share is counted: {', '.join(over_memory(rows))}")
 
 
 if __name__ == "__main__":
