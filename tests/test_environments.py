@@ -105,7 +105,42 @@ def test_conda_environments_cover_ganlib_and_the_notebooks(path):
     names = {_normalise(re.split(r"[=<> ]", d, maxsplit=1)[0]) for d in spec["dependencies"] if isinstance(d, str)}
     needed = {CONDA_NAMES.get(d, d) for d in _distributions(COURSE)} | {"jupyterlab", "ipykernel", "nbval", "pytest"}
     assert needed <= names, f"{path} lacks {sorted(needed - names)}"
-    assert "pytorch=*=cpu*" in spec["dependencies"] and "torchvision=*=cpu*" in spec["dependencies"]
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[_normalise(name)] = version
+    return pins
+
+
+# Pinned to constraints.txt's minor series only (conda-forge skips some of their patch releases).
+SERIES_ONLY = {"pytorch", "torchvision"}
+
+
+@pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
+def test_conda_pins_are_the_versions_the_tests_ran(path):
+    pins = _pins()
+    pip_names = {conda: pip for pip, conda in CONDA_NAMES.items()}
+    checked = set()
+    for dependency in yaml.safe_load((ROOT / path).read_text())["dependencies"]:
+        name, _, rest = dependency.partition("=")
+        if name in ("python", "pip"):
+            continue
+        version, _, build = rest.partition("=")
+        pinned = pins[_normalise(pip_names.get(name, name))]
+        if name in SERIES_ONLY:
+            assert version == ".".join(pinned.split(".")[:2]) + ".*" and build == "cpu*", (
+                f"{path}: {dependency!r} should be {name}={'.'.join(pinned.split('.')[:2])}.*=cpu* "
+                f"(constraints.txt pins {pinned}; CPU builds)")
+        else:
+            assert version == pinned and not build, (
+                f"{path}: {dependency!r} should be {name}={pinned}, the version constraints.txt pins")
+        checked.add(name)
+    assert {"pytorch", "torchvision", "numpy", "jupyterlab", "ipywidgets"} <= checked
 
 
 def test_binder_matches_the_conda_environment_and_installs_ganlib():
