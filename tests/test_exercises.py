@@ -542,6 +542,127 @@ def test_relativistic_generator_battery(capsys):
     check_battery(exercises.check_relativistic_generator_loss, battery, capsys)
 
 
+# --- extragradient_step (notebook 01) -------------------------------------------------------
+def eg_right(x, y, eta):
+    x_trial, y_trial = x - eta * y, y + eta * x
+    return x - eta * y_trial, y + eta * x_trial
+
+
+def eg_with_state():
+    calls = []
+
+    def step(x, y, eta):  # right on the first call, then drifts: keeps state between calls
+        calls.append(1)
+        new_x, new_y = eg_right(x, y, eta)
+        return new_x * (1 + 1e-3 * (len(calls) > 3)), new_y
+
+    return step
+
+
+def eg_then(transform):
+    return lambda x, y, eta: transform(*eg_right(x, y, eta))
+
+
+EXTRAGRADIENT_WRONG = {
+    "simultaneous": (lambda x, y, eta: (x - eta * y, y + eta * x), "plain simultaneous step"),
+    "alternating, y first": (lambda x, y, eta: (x - eta * (y + eta * x), y + eta * x), "alternating step (y first"),
+    "alternating, x first": (lambda x, y, eta: (x - eta * y, y + eta * (x - eta * y)), "alternating step (x first"),
+    "real step from the trial point": (lambda x, y, eta: (x - eta * y - eta * (y + eta * x),
+                                                          y + eta * x + eta * (x - eta * y)), "from the trial point"),
+    "signs flipped": (lambda x, y, eta: (x + eta * (y + eta * x), y - eta * (x - eta * y)), "mind the signs"),
+    "swapped output": (eg_then(lambda x, y: (y, x)), "swapped"),
+    "returns None": (lambda x, y, eta: None, "forget `return x, y`"),
+    "returns x only": (eg_then(lambda x, y: x), "expected the pair"),
+    "returns three values": (eg_then(lambda x, y: (x, y, 0.0)), "expected the pair"),
+    "returns a string": (lambda x, y, eta: "x, y", "expected the pair"),
+    "raises": (lambda x, y, eta: _raise(ValueError("no")), "ValueError: no"),
+    "still a stub": (lambda x, y, eta: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+    "hangs": (lambda x, y, eta: _hang(), "still running"),
+    "constant eta": (lambda x, y, eta: eg_right(x, y, 0.1), "Use the arguments"),
+    "half a step": (lambda x, y, eta: eg_right(x, y, eta / 2), "Hint: trial"),
+    "two steps": (lambda x, y, eta: eg_right(*eg_right(x, y, eta), eta), "Hint: trial"),
+    "trial step only for x": (lambda x, y, eta: (x - eta * (y + eta * x), y + eta * x), "alternating"),
+    "the gradient's factor eta twice": (lambda x, y, eta: (x - eta * eta * (y + eta * x), y + eta * eta * (x - eta * y)),
+                                        "Hint: trial"),
+    "keeps state": (eg_with_state(), "keep state"),
+    "float32 off by a rounding": (eg_then(lambda x, y: (x + 1e-3, y)), "Hint: trial"),
+    "NaN": (eg_then(lambda x, y: (float("nan"), y)), "Hint: trial"),
+}
+
+
+def test_extragradient_step_battery(capsys):
+    check_battery(exercises.check_extragradient_step, EXTRAGRADIENT_WRONG, capsys)
+
+
+def test_extragradient_step_accepts_tensors_and_float32(capsys):
+    result = run(exercises.check_extragradient_step, lambda x, y, eta: torch.tensor(eg_right(x, y, eta)), capsys)
+    assert result.passed
+    # The message's radius is the closed form r0 (1 - eta^2 + eta^4)^(n/2), computed independently here.
+    assert f"{np.hypot(1, 0.5) * (1 - 0.01 + 1e-4) ** 75:.3f}" in result.message
+
+
+# --- train_step: find the three bugs (notebook 02) ---------------------------------------------
+def buggy(detach=True, zero_d=True, d_step_in_g=False, zero_g=True, g_loss="non_saturating", reuse_z=False,
+          zero_d_after=False, returns="pair"):
+    def train_step(G, D, g_optimizer, d_optimizer, real, latent_dim):
+        z = torch.randn(len(real), latent_dim)
+        fake = G(z).detach() if detach else G(z)
+        d_loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+        if zero_d and not zero_d_after:
+            d_optimizer.zero_grad()
+        d_loss.backward()
+        if zero_d_after:
+            d_optimizer.zero_grad()
+        d_optimizer.step()
+        logits = D(G(z if reuse_z else torch.randn(len(real), latent_dim)))
+        g = F.softplus(-logits).mean() if g_loss == "non_saturating" else -F.softplus(logits).mean()
+        if zero_g:
+            g_optimizer.zero_grad()
+        g.backward()
+        g_optimizer.step()
+        if d_step_in_g:
+            d_optimizer.step()
+        return {"pair": (d_loss, g), "none": None, "swapped": (g, d_loss), "d only": d_loss}[returns]
+
+    return train_step
+
+
+def step_g_twice(G, D, g_optimizer, d_optimizer, real, latent_dim):
+    out = buggy()(G, D, g_optimizer, d_optimizer, real, latent_dim)
+    g_optimizer.step()
+    return out
+
+
+BUG_NAMES = {"d_step_in_g": "D stepped in G's update", "detach": "not detached", "zero_d": "no d_optimizer.zero_grad()"}
+TRAIN_STEP_WRONG = {
+    "the notebook's buggy step (all three bugs)": (buggy(detach=False, zero_d=False, d_step_in_g=True),
+                                                   BUG_NAMES["d_step_in_g"]),
+    "only D stepped in G's update": (buggy(d_step_in_g=True), BUG_NAMES["d_step_in_g"]),
+    "only not detached": (buggy(detach=False), BUG_NAMES["detach"]),
+    "only no zero_grad for D": (buggy(zero_d=False), BUG_NAMES["zero_d"]),
+    "not detached, no zero_grad for D": (buggy(detach=False, zero_d=False), BUG_NAMES["detach"]),
+    "not detached, D stepped in G's": (buggy(detach=False, d_step_in_g=True), BUG_NAMES["d_step_in_g"]),
+    "no zero_grad for D, D stepped in G's": (buggy(zero_d=False, d_step_in_g=True), BUG_NAMES["d_step_in_g"]),
+    "no zero_grad for G either": (buggy(zero_g=False), "g_optimizer.zero_grad()"),
+    "zero_grad for D after its backward": (buggy(zero_d_after=True), "did not change"),
+    "minimax generator loss": (buggy(g_loss="minimax"), "non-saturating"),
+    "G reuses D's noise": (buggy(reuse_z=True), "draw new noise"),
+    "G stepped twice": (step_g_twice, "ran 2 times"),
+    "returns None": (buggy(returns="none"), "should return the pair"),
+    "returns d_loss only": (buggy(returns="d only"), "should return the pair"),
+    "losses swapped": (buggy(returns="swapped"), "should return"),
+    "raises": (lambda *a: _raise(ValueError("no")), "ValueError: no"),
+    "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+    "hangs": (lambda *a: _hang(), "still running"),
+    "does nothing": (lambda *a: (torch.tensor(1.0), torch.tensor(1.0)), "did not change"),
+    "only trains D": (lambda G, D, go, do, real, k: (d_step(G, D, do, real, k), torch.tensor(0.0)), "ran 0 times"),
+}
+
+
+def test_train_step_battery(capsys):
+    check_battery(exercises.check_train_step, TRAIN_STEP_WRONG, capsys)
+
+
 RIGHT_ANSWERS = {
     "ring_means": (exercises.check_ring_means, ring_right),
     "high_quality_fraction": (exercises.check_high_quality_fraction, hq_right),
@@ -560,6 +681,8 @@ RIGHT_ANSWERS = {
     "r1_penalty": (exercises.check_r1_penalty, r1_right),
     "relativistic_discriminator_loss": (exercises.check_relativistic_discriminator_loss, ra_d),
     "relativistic_generator_loss": (exercises.check_relativistic_generator_loss, ra_g),
+    "extragradient_step": (exercises.check_extragradient_step, eg_right),
+    "train_step": (exercises.check_train_step, buggy()),
 }
 
 

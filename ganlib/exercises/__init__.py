@@ -23,19 +23,23 @@ from .applications import (  # noqa: E402
     check_matching_aware_discriminator_loss,
     check_nearest_neighbour_distances,
     check_paired_gain,
+    check_projection_logit,
     check_psnr,
     check_shift_image,
     check_slant,
     check_slerp,
+    check_sr_generator_loss,
 )
 from .basics import (  # noqa: E402
     check_discriminator_step,
+    check_extragradient_step,
     check_generator_step,
     check_high_quality_fraction,
     check_hinge_discriminator_loss,
     check_non_saturating_loss,
     check_optimal_discriminator,
     check_ring_means,
+    check_train_step,
     check_value_function,
 )
 from .hard_questions import (  # noqa: E402
@@ -60,6 +64,8 @@ __all__ = [
     "check_non_saturating_loss",
     "check_optimal_discriminator",
     "check_value_function",
+    "check_extragradient_step",
+    "check_train_step",
     "check_reverse_kl",
     "check_minimax_slope",
     "check_frechet_distance_1d",
@@ -72,8 +78,10 @@ __all__ = [
     "check_nearest_neighbour_distances",
     "check_shift_image",
     "check_paired_gain",
+    "check_projection_logit",
     "check_psnr",
     "check_downsample",
+    "check_sr_generator_loss",
     "check_slant",
     "check_matching_aware_discriminator_loss",
 ]

@@ -142,6 +142,76 @@ def check_optimal_discriminator(optimal_discriminator: Callable) -> CheckResult:
     return _report("optimal_discriminator", body)
 
 
+def _pair(value, name: str, case: str) -> tuple[float, float]:
+    """The learner's (x, y): two numbers (floats, one-element tensors or arrays)."""
+    if value is None:
+        raise _NotYet(f"{name} returned None on {case}; did you forget `return x, y`?")
+    if isinstance(value, torch.Tensor) and value.numel() == 2:
+        value = value.flatten().tolist()
+    try:
+        x, y = value
+        return float(x), float(y)
+    except (TypeError, ValueError, RuntimeError):
+        raise _NotYet(f"{name} returned {type(value).__name__} {value!r:.60} on {case}; "
+                      "expected the pair of new positions, `return x, y`.") from None
+
+
+def _extragradient_reference(x: float, y: float, eta: float) -> tuple[float, float]:
+    x_trial, y_trial = x - eta * y, y + eta * x         # a trial simultaneous step ...
+    return x - eta * y_trial, y + eta * x_trial         # ... whose gradients move the original point
+
+
+def check_extragradient_step(extragradient_step: Callable) -> CheckResult:
+    """``extragradient_step(x, y, eta)`` -> (x, y) after one extragradient step on f(x, y) = x·y."""
+
+    def body() -> str:
+        name = "extragradient_step"
+        x, y, eta = 1.0, 0.5, 0.1
+        case = "x=1, y=0.5, eta=0.1"
+        got = _pair(_call(extragradient_step, x, y, eta), name, case)
+        expected = _extragradient_reference(x, y, eta)
+        wrong = {  # what a near-miss returns on this case, and what to say
+            (x - eta * y, y + eta * x): "that is the plain simultaneous step, which spirals out. Take a trial "
+            "step first, then move the *original* (x, y) with the gradients at the trial point.",
+            (x - eta * (y + eta * x), y + eta * x): "that is the alternating step (y first, then x), which orbits. "
+            "Both updates of the real step use the trial point's gradients.",
+            (x - eta * y, y + eta * (x - eta * y)): "that is the alternating step (x first, then y), which orbits. "
+            "Both updates of the real step use the trial point's gradients.",
+            (x - eta * y - eta * (y + eta * x), y + eta * x + eta * (x - eta * y)): "you took the real step from "
+            "the trial point; it starts from the original (x, y), using only the trial point's gradients.",
+            (x + eta * (y + eta * x), y - eta * (x - eta * y)): "mind the signs: x minimises x·y (x <- x - eta * "
+            "gradient), y maximises it (y <- y + eta * gradient).",
+            expected[::-1]: "x and y are swapped in what you return: `return x, y`.",
+        }
+        def same(a: tuple[float, float], b: tuple[float, float]) -> bool:  # float32 answers pass too
+            return all(math.isclose(u, v, rel_tol=1e-5, abs_tol=1e-7) for u, v in zip(a, b, strict=True))
+
+        if not same(got, expected):
+            hint = next((h for pair, h in wrong.items() if same(got, pair)),
+                        "trial: x~ = x - eta*y, y~ = y + eta*x; then x <- x - eta*y~, y <- y + eta*x~.")
+            raise _NotYet(f"on {case}, expected ({expected[0]:.4f}, {expected[1]:.4f}); "
+                          f"yours returned ({got[0]:.4f}, {got[1]:.4f}). Hint: {hint}")
+        for start, eta in (((-0.3, 2.0), 0.3), ((0.7, -0.2), 0.05)):
+            case = f"x={start[0]}, y={start[1]}, eta={eta}"
+            got = _pair(_call(extragradient_step, *start, eta), name, case)
+            expected = _extragradient_reference(*start, eta)
+            if not same(got, expected):
+                raise _NotYet(f"right on the first case but not on {case}: expected ({expected[0]:.4f}, "
+                              f"{expected[1]:.4f}), got ({got[0]:.4f}, {got[1]:.4f}). Use the arguments, "
+                              "not constants.")
+        x, y = 1.0, 0.5
+        for _ in range(150):
+            x, y = _pair(_call(extragradient_step, x, y, 0.1), name, "the 150-step run")
+        radius, expected_radius = math.hypot(x, y), math.hypot(1.0, 0.5) * (1 - 0.1**2 + 0.1**4) ** 75
+        if not math.isclose(radius, expected_radius, rel_tol=1e-4):
+            raise _NotYet(f"after 150 steps from (1, 0.5) the distance to (0, 0) should be {expected_radius:.4f}; "
+                          f"yours is {radius:.4f}. Does your function keep state between calls?")
+        return (f"converges: 150 steps from (1, 0.5) bring the distance to the equilibrium from 1.118 to "
+                f"{radius:.3f}, where plain simultaneous steps spiral out to 2.358.")
+
+    return _report("extragradient_step", body)
+
+
 # --- 02: the training algorithm --------------------------------------------------------------
 def _tiny_models(seed: int = 0):
     from ..models import MLPDiscriminator, MLPGenerator
@@ -248,6 +318,94 @@ def check_generator_step(generator_step: Callable) -> CheckResult:
         return "updates the generator with the non-saturating loss and leaves the discriminator unchanged."
 
     return _report("generator_step", body)
+
+
+class _CountingAdam(torch.optim.Adam):
+    """Adam that counts its steps, so a check can tell which optimizer the learner stepped."""
+
+    def __init__(self, params, lr: float):
+        super().__init__(params, lr=lr)
+        self.steps = 0
+
+    def step(self, closure=None):
+        self.steps += 1
+        return super().step(closure)
+
+
+def _reference_train_step(G, D, real, latent_dim: int, seed: int, zero_d: bool = True):
+    """One correct iteration (steps 3-7) on G and D in place, from ``seed``; returns both losses."""
+    d_optimizer, g_optimizer = torch.optim.Adam(D.parameters(), lr=0.01), torch.optim.Adam(G.parameters(), lr=0.01)
+    torch.manual_seed(seed)
+    fake = G(torch.randn(len(real), latent_dim)).detach()
+    d_loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
+    if zero_d:
+        d_optimizer.zero_grad()
+    d_loss.backward()
+    d_optimizer.step()
+    g_loss = F.softplus(-D(G(torch.randn(len(real), latent_dim)))).mean()
+    g_optimizer.zero_grad()
+    g_loss.backward()
+    g_optimizer.step()
+    return d_loss.item(), g_loss.item()
+
+
+def check_train_step(train_step: Callable) -> CheckResult:
+    """``train_step(G, D, g_optimizer, d_optimizer, real, latent_dim) -> (d_loss, g_loss)``: one
+    iteration of §3.1 (steps 3-7), the three bugs of notebook 02's exercise fixed."""
+
+    def body() -> str:
+        name = "train_step"
+        G, D = _tiny_models(seed=2)
+        real = torch.randn(16, 2, generator=torch.Generator().manual_seed(3))
+        G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
+        for model in (G1, D1):
+            _stale_gradients(model)  # as a previous iteration would have left them
+        d_optimizer, g_optimizer = _CountingAdam(D1.parameters(), lr=0.01), _CountingAdam(G1.parameters(), lr=0.01)
+        g_backward_passes = []
+        first_g_weight = next(G1.parameters())
+        first_g_weight.register_hook(lambda grad: g_backward_passes.append(1))
+        torch.manual_seed(7)
+        returned = _call(train_step, G1, D1, g_optimizer, d_optimizer, real.clone(), 3, copy_args=False)
+        G_ref, D_ref = copy.deepcopy(G), copy.deepcopy(D)
+        d_expected, g_expected = _reference_train_step(G_ref, D_ref, real, 3, seed=7)
+        G_stale, D_stale = copy.deepcopy(G), copy.deepcopy(D)
+        _stale_gradients(D_stale)
+        _reference_train_step(G_stale, D_stale, real, 3, seed=7, zero_d=False)
+
+        if d_optimizer.steps > 1:
+            raise _NotYet(f"d_optimizer.step() ran {d_optimizer.steps} times in one iteration. The generator's "
+                          "update must step only g_optimizer: a d_optimizer.step() there moves D with the "
+                          "gradients G's loss left on it, so D is not held fixed (bug: D stepped in G's update).")
+        if d_optimizer.steps == 0 or _same(D1, D):
+            raise _NotYet("the discriminator's weights did not change. Its update is zero_grad(), then "
+                          "d_loss.backward(), then d_optimizer.step(), in that order.")
+        if g_optimizer.steps != 1:
+            raise _NotYet(f"g_optimizer.step() ran {g_optimizer.steps} times; the generator steps once per iteration.")
+        if len(g_backward_passes) > 1:
+            raise _NotYet("the generator's weights received gradients from the discriminator's loss as well as "
+                          "its own (bug: the fakes for D's update are not detached). Here g_optimizer.zero_grad() "
+                          "happens to clear them, so it only wastes work; without that zero_grad they would push "
+                          "G to help D. Use G(z).detach() for D's update.")
+        if not _close(D1, D_ref):
+            if _close(D1, D_stale):
+                raise _NotYet("the discriminator's update used last iteration's gradients too (bug: no "
+                              "d_optimizer.zero_grad() before d_loss.backward()). PyTorch adds new gradients to "
+                              "the old ones in .grad; zero_grad() clears them.")
+            raise _NotYet("the discriminator's update differs from one Adam step on its loss with detached fakes. "
+                          "Keep the buggy version's structure (noise drawn for D, then new noise for G) and fix "
+                          "only the three bugs.")
+        if not _close(G1, G_ref):
+            raise _NotYet("the generator's update differs from one Adam step on the non-saturating loss. Call "
+                          "g_optimizer.zero_grad() before g_loss.backward(), and draw new noise for G's step.")
+        if not isinstance(returned, (tuple, list)) or len(returned) != 2:
+            raise _NotYet(f"{name} should return the pair (d_loss, g_loss); yours returned {type(returned).__name__}.")
+        case = "a tiny G and D, 16 real points, noise of size 3"
+        _expect_close(_scalar(returned[0], f"{name}'s d_loss", case), d_expected, f"{name}'s d_loss", case)
+        _expect_close(_scalar(returned[1], f"{name}'s g_loss", case), g_expected, f"{name}'s g_loss", case)
+        return ("detaches the fakes, clears old gradients before each backward, and steps each optimizer once: "
+                "all three bugs fixed.")
+
+    return _report("train_step", body)
 
 
 # --- 03: losses ------------------------------------------------------------------------------
