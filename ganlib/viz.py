@@ -14,24 +14,112 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
-__all__ = ["plot_discriminator_2d", "plot_history", "plot_modes", "show_images"]
+__all__ = ["plot_discriminator_2d", "plot_history", "plot_modes", "show_image_panels", "show_images"]
 
 
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
     return plt.subplots(figsize=figsize)[1] if ax is None else ax
 
 
-def show_images(images: torch.Tensor, nrow: int = 8, title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
-    """A grid of images in [-1, 1] (N x C x H x W), as ``torchvision.utils.make_grid`` lays it out."""
-    if images.dim() != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"images: expected N x C x H x W with C = 1 or 3, got shape {tuple(images.shape)}.")
-    grid = make_grid(images.detach().cpu(), nrow=nrow, padding=1, normalize=True, value_range=(-1, 1), pad_value=1)
-    ax = _axes(ax)
+IMAGE_INCHES = 0.45  # about how large each image is drawn when the figure is sized for the grid
+LABEL_PIXELS = 13  # screen pixels of padding under each image that carries a label
+
+
+def _grid(images: torch.Tensor, nrow: int, padding: int = 1) -> torch.Tensor:
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1] not in (1, 3):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images: expected N x C x H x W with C = 1 or 3, got shape {shape}.")
+    if isinstance(nrow, bool) or not isinstance(nrow, int) or nrow < 1:
+        raise ValueError(f"nrow={nrow!r}: expected a positive number of images per row.")
+    return make_grid(images.detach().cpu(), nrow=nrow, padding=padding, normalize=True, value_range=(-1, 1),
+                     pad_value=1)
+
+
+def _scale(scale: int | None, side: int) -> int:
+    """Screen pixels per image pixel: ``scale``, or about ``IMAGE_INCHES`` per image at the figure's dpi."""
+    if scale is None:
+        return max(1, round(IMAGE_INCHES * plt.rcParams["figure.dpi"] / side))
+    if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
+        raise ValueError(f"scale={scale!r}: expected a whole number of screen pixels per image pixel (1, 2, ...).")
+    return scale
+
+
+def _draw_grid(ax: plt.Axes, grid: torch.Tensor, title: str | None) -> None:
     ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
+
+
+def show_images(
+    images: torch.Tensor,
+    nrow: int = 8,
+    title: str | None = None,
+    ax: plt.Axes | None = None,
+    *,
+    scale: int | None = None,
+    labels: list[str] | None = None,
+    row_labels: list[str] | None = None,
+) -> plt.Axes:
+    """A grid of images in [-1, 1] (N x C x H x W), as ``torchvision.utils.make_grid`` lays it out.
+
+    With ``ax=None`` the figure is made for the grid: each image pixel becomes a ``scale`` x
+    ``scale`` block of screen pixels (by default about ``IMAGE_INCHES`` per image), so small
+    images stay sharp and every pixel has the same size. ``labels`` (one short text per image)
+    are written under the images; ``row_labels`` (one per row of the grid) to the left of the rows.
+    """
+    side = images.shape[-2] if isinstance(images, torch.Tensor) and images.dim() == 4 else 1
+    scale = _scale(scale, side)
+    padding = 1
+    if labels is not None:
+        if len(labels) != len(images):
+            raise ValueError(f"labels: expected one per image ({len(images)}), got {len(labels)}.")
+        padding = max(1, math.ceil(LABEL_PIXELS / scale))
+    grid = _grid(images, nrow, padding)
+    n_cols = min(nrow, len(images))
+    n_rows = math.ceil(len(images) / nrow)
+    if row_labels is not None and len(row_labels) != n_rows:
+        raise ValueError(f"row_labels: expected one per row of the grid ({n_rows}), got {len(row_labels)}.")
+    if ax is None:
+        dpi = plt.rcParams["figure.dpi"]
+        fig = plt.figure(figsize=(grid.shape[2] * scale / dpi, grid.shape[1] * scale / dpi))
+        ax = fig.add_axes((0, 0, 1, 1))
+    _draw_grid(ax, grid, title)
+    height, width = images.shape[-2] + padding, images.shape[-1] + padding
+    for i, label in enumerate(labels or []):
+        row, col = divmod(i, n_cols)
+        ax.text(col * width + padding + images.shape[-1] / 2 - 0.5, (row + 1) * height + padding / 2 - 0.5, label,
+                ha="center", va="center", fontsize=7)
+    for row, label in enumerate(row_labels or []):
+        ax.text(-1, row * height + padding + images.shape[-2] / 2 - 0.5, label, ha="right", va="center", fontsize=9)
     return ax
+
+
+def show_image_panels(
+    panels: dict[str, torch.Tensor], nrow: int = 8, *, scale: int | None = None, gap: float = 0.3,
+    title: str | None = None,
+) -> list[plt.Axes]:
+    """Grids side by side in one figure, each titled by its key, all at the same integer ``scale``
+    (as ``show_images`` draws one): e.g. ``{"real": real, "generated": fake}`` to compare them
+    at the same size. ``gap`` is the space between panels, in inches."""
+    if not isinstance(panels, dict) or not panels:
+        raise ValueError("panels: expected a dict of title -> images (N x C x H x W), with at least one entry.")
+    grids = {name: _grid(images, nrow) for name, images in panels.items()}
+    scale = _scale(scale, max(images.shape[-2] for images in panels.values()))
+    dpi = plt.rcParams["figure.dpi"]
+    sizes = [(g.shape[2] * scale / dpi, g.shape[1] * scale / dpi) for g in grids.values()]
+    width = sum(w for w, _ in sizes) + gap * (len(sizes) - 1)
+    height = max(h for _, h in sizes)
+    fig = plt.figure(figsize=(width, height))
+    axes, left = [], 0.0
+    for (name, grid), (w, h) in zip(grids.items(), sizes, strict=True):
+        ax = fig.add_axes((left / width, 1 - h / height, w / width, h / height))
+        _draw_grid(ax, grid, name)
+        axes.append(ax)
+        left += w + gap
+    if title:
+        fig.suptitle(title, y=1 + 0.5 / height)
+    return axes
 
 
 def plot_modes(

@@ -137,3 +137,56 @@ def test_plot_discriminator_2d_can_leave_the_colour_bar_to_a_shared_one():
     assert len(fig.axes) == 2  # no colour-bar axes were added
     fig.colorbar(axes[0].collections[0], ax=axes)
     assert len(fig.axes) == 3
+
+
+def _pixels_per_image_pixel(ax):
+    """Screen pixels per image pixel along x and y, from the axes' box and the image it shows."""
+    shown = ax.get_images()[0].get_array()
+    box = ax.get_window_extent()
+    return box.width / shown.shape[1], box.height / shown.shape[0]
+
+
+@pytest.mark.parametrize(("side", "expected"), [(8, 6), (28, 2)])
+def test_show_images_sizes_its_figure_for_whole_pixels(side, expected):
+    # About 0.45 in per image at 100 dpi: 45 screen pixels, rounded to a whole number per image pixel.
+    with plt.rc_context({"figure.dpi": 100}):
+        ax = viz.show_images(torch.zeros(6, 1, side, side), nrow=3)
+        assert _pixels_per_image_pixel(ax) == pytest.approx((expected, expected))
+        ax = viz.show_images(torch.zeros(6, 1, side, side), nrow=3, scale=3)
+        assert _pixels_per_image_pixel(ax) == pytest.approx((3, 3))
+
+
+def test_show_images_writes_labels_under_the_images_and_beside_the_rows():
+    images = torch.zeros(6, 1, 8, 8)
+    ax = viz.show_images(images, nrow=3, scale=4, labels=list("abcdef"), row_labels=["first", "second"])
+    shown = ax.get_images()[0].get_array()
+    pad = 4  # ceil(13 / 4) image pixels under each row, for the labels
+    assert shown.shape == (2 * (8 + pad) + pad, 3 * (8 + pad) + pad, 3)
+    texts = {t.get_text(): t.get_position() for t in ax.texts}
+    # "e" is the second image of the second row: centred on its column, in the padding under it.
+    x, y = texts["e"]
+    assert pad + (8 + pad) < x + 0.5 < 2 * (8 + pad) and 2 * (8 + pad) < y + 0.5 < 2 * (8 + pad) + pad
+    assert texts["second"][0] < 0 and (8 + pad) < texts["second"][1] < 2 * (8 + pad)
+    with pytest.raises(ValueError, match=r"labels: expected one per image \(6\), got 2"):
+        viz.show_images(images, labels=["a", "b"])
+    with pytest.raises(ValueError, match=r"row_labels: expected one per row of the grid \(2\), got 1"):
+        viz.show_images(images, nrow=3, row_labels=["one"])
+
+
+@pytest.mark.parametrize("scale", [0, 2.5, True])
+def test_show_images_names_a_bad_scale(scale):
+    with pytest.raises(ValueError, match=r"^scale="):
+        viz.show_images(torch.zeros(2, 1, 8, 8), scale=scale)
+
+
+def test_show_image_panels_draws_each_grid_at_the_same_scale_side_by_side():
+    panels = {"real": torch.zeros(16, 1, 8, 8), "generated": torch.ones(8, 1, 8, 8)}
+    with plt.rc_context({"figure.dpi": 100}):
+        left, right = viz.show_image_panels(panels, nrow=4, scale=5, title="compare")
+        assert _pixels_per_image_pixel(left) == pytest.approx((5, 5))
+        assert _pixels_per_image_pixel(right) == pytest.approx((5, 5))
+    assert (left.get_title(), right.get_title()) == ("real", "generated")
+    assert left.get_window_extent().x1 < right.get_window_extent().x0  # side by side, not overlapping
+    assert left.figure._suptitle.get_text() == "compare"
+    with pytest.raises(ValueError, match="panels: expected a dict"):
+        viz.show_image_panels({})
