@@ -69,6 +69,17 @@ def test_nearest_neighbours_match_a_brute_force_loop():
         assert np.sqrt(((s - reference[indices[i]]) ** 2).sum()) == pytest.approx(expected[i])
 
 
+def test_nearest_neighbours_in_blocks_match_all_at_once(monkeypatch):
+    rng = np.random.default_rng(1)
+    samples, reference = torch.tensor(rng.normal(size=(10, 1, 3, 3))), torch.tensor(rng.normal(size=(11, 1, 3, 3)))
+    reference[9] = reference[2] = samples[4]  # two copies in different blocks: the earlier one is reported
+    expected = torch.cdist(samples.flatten(1), reference.flatten(1)).min(dim=1)
+    monkeypatch.setattr(metrics, "NEIGHBOUR_BLOCK_BYTES", 8 * 9)  # blocks of 3 x 3 distances
+    distances, indices = metrics.nearest_neighbours(samples, reference)
+    torch.testing.assert_close(distances, expected.values, rtol=1e-12, atol=0)
+    assert torch.equal(indices, expected.indices) and indices[4].item() == 2
+
+
 def test_nearest_neighbours_explain_bad_input():
     with pytest.raises(ValueError, match=r"differ in shape per item: \(1, 4, 4\) vs \(1, 8, 8\)"):
         metrics.nearest_neighbours(torch.zeros(2, 1, 4, 4), torch.zeros(3, 1, 8, 8))
