@@ -3,13 +3,14 @@
 
     python3 course.py lab     install if needed, then open JupyterLab at notebooks/
     python3 course.py test    install if needed, then run every test and every notebook
-    python3 course.py render  execute every notebook into HTML under build/notebooks/, for reading
+    python3 course.py site    execute every notebook and build the course as a static site in build/site/
     python3 course.py bench   measure notebook times, trainer overhead, time to quality (benchmarks/)
     python3 course.py student write student versions of the notebooks into build/student/ (instructors)
     python3 course.py lock    re-resolve the pinned versions into constraints.txt (maintainers)
 
-Extra arguments go to JupyterLab or pytest: `python3 course.py lab --no-browser`,
-`python3 course.py test tests/test_losses.py`. Needs only Python 3.11+ to start.
+Extra arguments go to JupyterLab, pytest or the site's builder: `python3 course.py lab --no-browser`,
+`python3 course.py test tests/test_losses.py`, `python3 course.py site 00 04` (only those notebooks).
+Needs only Python 3.11+ to start (and, for `site`, npm the first time).
 """
 
 from __future__ import annotations
@@ -126,19 +127,16 @@ def lab(args: list[str]) -> int:
 
 def test(args: list[str]) -> int:
     # The instructor extra (nbgrader) is installed for the test comparing student versions
-    # with nbgrader's; `lab` alone, what learners use, never installs it.
-    ensure("lab", "test", "instructor")
+    # with nbgrader's, the site extra for the test that builds one notebook into the site;
+    # `lab` alone, what learners use, installs neither.
+    ensure("lab", "test", "instructor", "site")
     return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
 
 
-def render(args: list[str]) -> int:
-    """Execute each notebook with the course's kernel and write an HTML copy; sources stay untouched."""
-    ensure("lab")
-    out = ROOT / "build" / "notebooks"
-    notebooks = [str(p) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))]
-    say(f"executing {len(notebooks)} notebooks into {out} ...")
-    return subprocess.call([str(PYTHON), "-m", "nbconvert", "--to", "html", "--execute", f"--output-dir={out}",
-                            "--ExecutePreprocessor.timeout=600", *notebooks, *args], cwd=ROOT / "notebooks")
+def site(args: list[str]) -> int:
+    """Execute the notebooks and build the course as a static site (site/build.py); sources stay untouched."""
+    ensure("lab", "site")
+    return subprocess.call([str(PYTHON), str(ROOT / "site" / "build.py"), *args], cwd=ROOT)
 
 
 def bench(args: list[str]) -> int:
@@ -215,7 +213,7 @@ def lock(args: list[str]) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         python = Path(scratch) / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
         venv.EnvBuilder(with_pip=True).create(scratch)
-        run(python, "-m", "pip", "install", "--quiet", f"{ROOT}[lab,test,instructor]", *pins)
+        run(python, "-m", "pip", "install", "--quiet", f"{ROOT}[lab,test,instructor,site]", *pins)
         frozen = subprocess.run(
             [str(python), "-m", "pip", "freeze", "--exclude", "ganlib"], check=True, capture_output=True, text=True
         ).stdout
@@ -226,7 +224,7 @@ def lock(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "render": render, "bench": bench, "student": student, "lock": lock}
+    commands = {"lab": lab, "test": test, "site": site, "bench": bench, "student": student, "lock": lock}
     if sys.version_info < (3, 11):  # noqa: UP036 (course.py may be started by an older python3)
         say(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}. Run course.py with a newer python3.")
         return 2

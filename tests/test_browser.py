@@ -1,24 +1,31 @@
-"""The course as a learner meets it: JupyterLab in a real (headless) browser.
+"""The course as a learner meets it: JupyterLab in a real (headless) browser, and the static site.
 
 Starts JupyterLab from this environment on a copy of the notebooks and drives it in Debian's
 Chromium through playwright. Notebook 02: every cell runs, the playground renders as live
 widgets (sliders, buttons, the figure) and answers a click, the tqdm progress bar is a
 widget, and no cell shows an error. Notebooks 04 and 07 likewise, with their widgets used as a
 learner would: the latent walk's slider and *New ends* button, and the prompt box (a new
-prompt, then an unknown word). Screenshots are saved under build/browser/. Skips, saying why,
-where Chromium or playwright is missing.
+prompt, then an unknown word). The static site (one notebook, tests/site_build.py), served
+locally: from the home page to the notebook, whose figures load and whose progress bars are
+drawn finished, with every script, style and font from the site itself. Screenshots are saved
+under build/browser/. Skips, saying why, where Chromium or playwright is missing.
 """
 
+import functools
+import http.server
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from site_build import built_site
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -185,4 +192,61 @@ def test_notebook_07s_prompt_box_draws_a_new_prompt_and_explains_unknown_words(l
     page.wait_for_function("([el, src]) => el.querySelector('img').src !== src", arg=[box.element_handle(), shown])
     assert "unknown" not in box.locator(".widget-html").first.inner_text()
     box.screenshot(path=str(_shots() / "prompt_box.png"))
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def site_server():
+    """The static site, served on localhost as a web server would (no kernel, no JupyterLab)."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built_site())))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_the_static_site_shows_a_notebooks_figures_and_finished_progress_bars(site_server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    requests = []
+    page.on("request", lambda request: requests.append((request.resource_type, request.url)))
+    page.goto(f"{site_server}/index.html")
+    assert page.locator("a.right-next").get_attribute("href").startswith("notebooks/")  # the first notebook
+    link = page.locator("article a[href^='notebooks/']").first
+    title = link.inner_text()
+    link.click()
+    page.wait_for_load_state("load")
+    assert page.locator("h1").first.inner_text().endswith(title)
+
+    # Figures: every output image arrived and decoded.
+    figures = page.locator("img[src*='_images/']")
+    assert figures.count() >= 2
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figures.nth(i).element_handle())
+
+    # Progress bars: drawn by the widgets' manager from the stored state, every one full, and
+    # neither a "0%" label nor tqdm's text fallback (the "  0%|" line) anywhere on the page.
+    bars = page.locator(".widget-hprogress")
+    bars.first.wait_for()
+    for i in range(bars.count()):
+        fill = bars.nth(i).locator(".progress-bar")
+        assert fill.evaluate("el => el.style.width || el.style.height") == "100%"
+    labels = page.locator(".widget-hbox .widget-html-content").all_inner_texts()
+    assert labels and not [t for t in labels if re.search(r"(^|\s)0\s?%", t)], labels
+    assert page.get_by_text(re.compile(r"\b0%\|")).count() == 0
+    bars.first.scroll_into_view_if_needed()
+    page.screenshot(path=str(_shots() / "site_notebook.png"))
+
+    # Nothing the page runs or draws with came from another site (a CDN).
+    code = [url for kind, url in requests if kind in ("script", "stylesheet", "font")]
+    assert code and not [url for url in code if not url.startswith(site_server)]
+
+    # And back home through the page's own navigation.
+    page.locator("a.left-prev").click()
+    page.wait_for_load_state("load")
+    assert page.url.rstrip("/").endswith("index.html")
     page.close()

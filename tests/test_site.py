@@ -1,0 +1,68 @@
+"""The course's static site (site/build.py): the home page lists the notebooks with their Binder
+links, each notebook page holds its figures and its widgets' final state, and no page loads code
+from another site. Built for one fast notebook (tests/site_build.py); tests/test_browser.py opens
+it in a real browser."""
+
+import json
+import re
+
+import pytest
+from site_build import NOTEBOOK, ROOT, builder, built_site
+
+
+@pytest.fixture(scope="module")
+def site():
+    return built_site()
+
+
+def _page(site):
+    (page,) = (site / "notebooks").glob(f"{NOTEBOOK}_*.html")
+    return page, page.read_text(encoding="utf-8")
+
+
+def test_the_home_page_lists_the_notebook_with_what_you_do_and_its_binder_link(site):
+    home = (site / "index.html").read_text(encoding="utf-8")
+    page, _ = _page(site)
+    name = page.stem + ".ipynb"
+    assert f'href="notebooks/{page.name}"' in home
+    readme_row = builder.what_you_do()[name]
+    assert readme_row.split(";")[0] in home  # the README's "what you do", first clause
+    owner_repo, branch, _ = builder.binder()
+    assert f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/notebooks/{name}" in home
+
+
+def test_a_notebook_page_has_its_figures_its_outputs_and_its_widgets_final_state(site):
+    page, html = _page(site)
+    images = re.findall(r'<img[^>]+src="\.\./(_images/[^"]+\.png)"', html)
+    assert len(images) >= 2 and all((site / image).stat().st_size > 1000 for image in images)
+    state = json.loads(re.search(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                                 html, re.S)[1])["state"]
+    bars = [m["state"] for m in state.values() if m["model_name"] == "FloatProgressModel"]
+    assert bars, "no progress bar's state was stored"
+    assert all(bar["value"] == bar["max"] > 0 for bar in bars), bars  # finished, not 0 %
+    views = re.findall(r'<script type="application/vnd.jupyter.widget-view\+json">(.*?)</script>', html, re.S)
+    assert views and all(json.loads(v)["model_id"] in state for v in views)
+
+
+def test_pages_link_home_and_load_nothing_from_other_sites(site):
+    page, html = _page(site)
+    # Previous/next: the home page leads to the first notebook, which leads back home.
+    assert re.search(r'<a class="left-prev"\s+href="\.\./index\.html"', html)
+    home = (site / "index.html").read_text(encoding="utf-8")
+    assert re.search(rf'<a class="right-next"\s+href="notebooks/{page.name}"', home)
+    for path in (site / "index.html", page):
+        text = path.read_text(encoding="utf-8")
+        scripts = re.findall(r'<script[^>]+src="([^"]+)"', text)
+        styles = re.findall(r'<link[^>]+rel="stylesheet"[^>]+href="([^"]+)"', text)
+        assert scripts and styles
+        assert not [url for url in scripts + styles if re.match(r"(https?:)?//", url)], path.name
+    assert "vendor/html-manager/embed.js" in html
+    assert (site / "_static" / "vendor" / "html-manager" / "embed.js").stat().st_size > 1_000_000
+
+
+def test_the_readme_table_and_badge_are_read():
+    rows = builder.what_you_do()
+    notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert sorted(rows) == notebooks and all(rows.values())
+    owner_repo, branch, url = builder.binder()
+    assert re.fullmatch(r"[\w.-]+/[\w.-]+", owner_repo) and branch and url.endswith("/notebooks/")
