@@ -105,3 +105,15 @@ def test_usage_is_printed_for_unknown_commands(argv, code):
     result = subprocess.run([sys.executable, str(ROOT / "course.py"), *argv], capture_output=True, text=True)
     assert result.returncode == code
     assert "python3 course.py lab" in result.stdout and "python3 course.py test" in result.stdout
+
+
+def test_site_installs_the_site_extra_and_runs_the_builder_with_the_arguments(course, monkeypatch):
+    calls = []
+    monkeypatch.setattr(course.subprocess, "call", lambda args, **kwargs: calls.append((args, kwargs)) or 0)
+    assert course.main(["site", "00", "04"]) == 0
+    assert course.calls[0][-1].endswith("[lab,site]")  # the pinned install, with the site extra
+    (args, kwargs), = calls
+    assert args[0] == str(course.PYTHON) and args[1].endswith("site/build.py") and args[2:] == ["00", "04"]
+    course.calls.clear()
+    assert course.main(["test", "tests/test_site.py"]) == 0
+    assert course.calls[0][-1].endswith("[instructor,lab,site,test]")  # the tests build one notebook into the site

@@ -66,3 +66,52 @@ def test_the_readme_table_and_badge_are_read():
     assert sorted(rows) == notebooks and all(rows.values())
     owner_repo, branch, url = builder.binder()
     assert re.fullmatch(r"[\w.-]+/[\w.-]+", owner_repo) and branch and url.endswith("/notebooks/")
+
+
+def _fake_npm_pack(monkeypatch, tmp_path):
+    """`npm pack` answered by a tarball made here: a package.json and a file."""
+    import base64
+    import hashlib
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in (("package/package.json", b"{}"), ("package/dist/embed.js", b"// js")):
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            archive.addfile(info, io.BytesIO(text))
+    tarball = buffer.getvalue()
+
+    def pack(command, **kwargs):
+        assert command[:2] == ["npm", "pack"]
+        destination = command[command.index("--pack-destination") + 1]
+        (builder.Path(destination) / "fake-1.0.0.tgz").write_bytes(tarball)
+
+    monkeypatch.setattr(builder, "CACHE", tmp_path / "cache")
+    monkeypatch.setattr(builder.shutil, "which", lambda name: "/usr/bin/npm")
+    monkeypatch.setattr(builder.subprocess, "run", pack)
+    return "sha512-" + base64.b64encode(hashlib.sha512(tarball).digest()).decode()
+
+
+def test_npm_packages_are_used_only_with_their_pinned_digest(monkeypatch, tmp_path):
+    digest = _fake_npm_pack(monkeypatch, tmp_path)
+    with pytest.raises(SystemExit, match=r"fake@1.0.0: the tarball's digest is sha512-.*not the pinned sha512-AAAA.*"
+                                         r"refusing to use it"):
+        builder.npm_package("fake", "1.0.0", "sha512-AAAA")
+    assert not (tmp_path / "cache" / "fake-1.0.0").exists()
+    package = builder.npm_package("fake", "1.0.0", digest)
+    assert (package / "dist" / "embed.js").read_text() == "// js"
+    monkeypatch.setattr(builder.subprocess, "run", lambda *a, **k: pytest.fail("fetched twice"))
+    assert builder.npm_package("fake", "1.0.0", digest) == package  # kept in the cache
+
+
+def test_a_notebooks_title_is_its_first_heading_without_its_number():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("[![Binder](x.svg)](y)"),
+                nbformat.v4.new_markdown_cell("# 03 · Loss functions\n\nText.")]
+    assert builder.title(nb, builder.Path("03_losses.ipynb")) == "Loss functions"
+    nb.cells = []
+    assert builder.title(nb, builder.Path("03_losses.ipynb")) == "03_losses"
