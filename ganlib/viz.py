@@ -97,11 +97,12 @@ def show_images(
 
 def show_image_panels(
     panels: dict[str, torch.Tensor], nrow: int = 8, *, scale: int | None = None, gap: float = 0.3,
-    title: str | None = None,
+    title: str | None = None, row_labels: list[str] | None = None,
 ) -> list[plt.Axes]:
     """Grids side by side in one figure, each titled by its key, all at the same integer ``scale``
     (as ``show_images`` draws one): e.g. ``{"real": real, "generated": fake}`` to compare them
-    at the same size. ``gap`` is the space between panels, in inches."""
+    at the same size. ``gap`` is the space between panels, in inches; ``row_labels`` are written
+    to the left of the first panel's rows."""
     if not isinstance(panels, dict) or not panels:
         raise ValueError("panels: expected a dict of title -> images (N x C x H x W), with at least one entry.")
     grids = {name: _grid(images, nrow) for name, images in panels.items()}
@@ -117,6 +118,13 @@ def show_image_panels(
         _draw_grid(ax, grid, name)
         axes.append(ax)
         left += w + gap
+    first = next(iter(panels.values()))
+    n_rows = math.ceil(len(first) / nrow)
+    if row_labels is not None and len(row_labels) != n_rows:
+        raise ValueError(f"row_labels: expected one per row of the first grid ({n_rows}), got {len(row_labels)}.")
+    for row, label in enumerate(row_labels or []):
+        axes[0].text(-1, row * (first.shape[-2] + 1) + 1 + first.shape[-2] / 2 - 0.5, label, ha="right", va="center",
+                     fontsize=9)
     if title:
         fig.suptitle(title, y=1 + 0.5 / height)
     return axes

@@ -190,3 +190,8 @@ def test_show_image_panels_draws_each_grid_at_the_same_scale_side_by_side():
     assert left.figure._suptitle.get_text() == "compare"
     with pytest.raises(ValueError, match="panels: expected a dict"):
         viz.show_image_panels({})
+    left, _ = viz.show_image_panels(panels, nrow=4, row_labels=["a", "b", "c", "d"])
+    (x, y), = [t.get_position() for t in left.texts if t.get_text() == "c"]
+    assert x < 0 and 2 * 9 < y < 3 * 9  # beside the third row of 8x8 images, 1-pixel borders
+    with pytest.raises(ValueError, match=r"row_labels: expected one per row of the first grid \(4\), got 1"):
+        viz.show_image_panels(panels, nrow=4, row_labels=["a"])
