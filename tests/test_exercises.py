@@ -582,7 +582,7 @@ EXTRAGRADIENT_WRONG = {
     "half a step": (lambda x, y, eta: eg_right(x, y, eta / 2), "Hint: trial"),
     "two steps": (lambda x, y, eta: eg_right(*eg_right(x, y, eta), eta), "Hint: trial"),
     "trial step only for x": (lambda x, y, eta: (x - eta * (y + eta * x), y + eta * x), "alternating"),
-    "the gradient's factor eta twice": (lambda x, y, eta: (x - eta * eta * (y + eta * x), y + eta * eta * (x - eta * y)),
+    "the gradient's factor eta twice": (lambda x, y, eta: (x - eta**2 * (y + eta * x), y + eta**2 * (x - eta * y)),
                                         "Hint: trial"),
     "keeps state": (eg_with_state(), "keep state"),
     "float32 off by a rounding": (eg_then(lambda x, y: (x + 1e-3, y)), "Hint: trial"),
