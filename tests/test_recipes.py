@@ -85,3 +85,41 @@ def test_run_digits_returns_a_finite_fid():
     recipe = replace(recipes.RECIPES["TTUR"], steps=5)
     fid, seconds = recipes.run_digits(recipe, seed=0)
     assert torch.isfinite(torch.tensor(fid)) and fid > 0 and seconds > 0
+
+
+def test_build_digits_networks_and_their_two_additions_counted_by_hand():
+    plain = recipes.build_digits(recipes.DIGITS)
+    # G: z (32) -> 32 x 4 x 4 (no bias), BatchNorm, one transposed convolution to 1 x 8 x 8 (with bias).
+    # D: one strided convolution 1 -> 32 (with bias), then a linear layer from 32 x 4 x 4 to the logit.
+    count = lambda net: sum(p.numel() for p in net.parameters())  # noqa: E731
+    assert count(plain.generator) == 32 * 512 + 2 * 32 + 32 * 16 + 1 == 16_961
+    assert count(plain.discriminator) == 16 * 32 + 32 + 512 + 1 == 1_057
+    bigger = recipes.build_digits(recipes.DIGITS, d_hidden=128, refine=True)
+    # refine: z -> 64 x 4 x 4, BatchNorm, transposed convolution 64 -> 32 (no bias), BatchNorm, 3x3 convolution 32 -> 1.
+    assert count(bigger.generator) == 32 * 1024 + 2 * 64 + 64 * 32 * 16 + 2 * 32 + 32 * 9 + 1 == 66_017
+    # d_hidden: the features (512) -> 128 units -> the logit.
+    assert count(bigger.discriminator) == 16 * 32 + 32 + 512 * 128 + 128 + 128 + 1 == 66_337
+    head = bigger.discriminator.head
+    assert isinstance(head[1], torch.nn.LeakyReLU) and head[0].out_features == 128
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in bigger.discriminator.modules())  # R1 needs none
+    torch.manual_seed(0)
+    images = bigger.sample(5)
+    assert images.shape == (5, 1, 8, 8) and images.abs().max() <= 1
+    assert bigger.discriminator(images).shape == (5,)
+    for kwargs in ({"n_classes": 10}, {"image_size": 28}):
+        gan = recipes.build_digits(recipes.DIGITS, d_hidden=16, refine=True, **kwargs)
+        labels = torch.arange(3) if "n_classes" in kwargs else None
+        fake = gan.sample(3, labels)
+        assert fake.shape[-1] == kwargs.get("image_size", 8) and gan.discriminator(fake, labels).shape == (3,)
+    with pytest.raises(ValueError, match=r"^d_hidden=-1"):
+        recipes.build_digits(recipes.DIGITS, d_hidden=-1)
+
+
+def test_the_bigger_digits_networks_train_with_the_recipe():
+    recipe = replace(recipes.DIGITS, steps=30)
+    training.seed_everything(0)
+    gan = recipes.build_digits(recipe, d_hidden=32, refine=True)
+    images, _ = data.load_digits(split="train")
+    recipes.train_recipe(gan, recipe, data.tensor_loader(images, batch_size=64, seed=0))
+    assert gan.step == 30 and all(torch.isfinite(torch.tensor(gan.history["d_loss"])))
+    assert getattr(gan.penalty, "every", 1) == 4  # the recipe's lazy R1 reaches the new discriminator
