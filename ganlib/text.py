@@ -1,4 +1,4 @@
-r"""Text to image on the 8x8 digits (notebook 07, §6.4 of the source document): GAN-INT-CLS in miniature.
+r"""Text to image on the 8x8 digits (notebook 07, §6.4 of the source document): GAN-CLS in miniature.
 
 Every digit gets a caption made from the data: its word, plus two attributes *measured* on the image,
 
@@ -12,10 +12,12 @@ a caption reads "a thick seven slanted right", "a thin two" or "a four" (middle 
 * ``captions`` / ``caption``: the captions; ``tokenize`` / ``encode``: a 15-word vocabulary.
 * ``TextEncoder``: a bag of word embeddings (order-free, enough for these captions).
 * ``TextToImageGenerator`` / ``TextToImageDiscriminator``: G(z, text) and D(image, text).
-* ``matching_aware_discriminator_loss``: GAN-INT-CLS's discriminator (Reed et al., 2016), which
-  also calls a *real image with the wrong text* fake.
+* ``matching_aware_discriminator_loss``: GAN-CLS's discriminator (Reed et al., 2016), which
+  also calls a *real image with the wrong text* fake. (Reed et al.'s GAN-INT term, a generator
+  loss on interpolated text embeddings, is not built here.)
 * ``train``: the training loop (R1 + TTUR + decay, the course's recommended recipe);
   ``generate``: prompt -> images; ``measure_control``: does the generator do what the text says?
+  ``caption_spread``: how varied the images of one caption are.
 * ``PromptBox``: a text box that turns a prompt into a grid of images (a PNG where no widget runs).
 """
 
@@ -48,6 +50,7 @@ __all__ = [
     "TextToImageDiscriminator",
     "TextToImageGenerator",
     "caption",
+    "caption_spread",
     "captions",
     "encode",
     "generate",
@@ -215,7 +218,7 @@ class TextEncoder(nn.Module):
     """Word ids (N x L, 0 = padding) -> a text embedding (N x dim): the sum of word vectors, then a layer.
 
     A bag of words ignores order, which these captions never need ("slanted" and "left" only
-    ever come together). GAN-INT-CLS used a character-level CNN-RNN, pre-trained on captions.
+    ever come together). Reed et al. used a character-level CNN-RNN, pre-trained on captions.
     """
 
     def __init__(self, dim: int = 32, vocabulary_size: int = len(VOCABULARY) + 1):
@@ -249,7 +252,7 @@ class TextToImageGenerator(nn.Module):
 
 
 class TextToImageDiscriminator(nn.Module):
-    """D(image, text) -> logit. As in GAN-INT-CLS, the text embedding joins the image features
+    """D(image, text) -> logit. As in GAN-CLS, the text embedding joins the image features
     (a stride-2 convolution, no BatchNorm, as R1 requires) before the last layers, so D can
     judge both "is this a digit?" and "is it *this* digit?"."""
 
@@ -272,7 +275,7 @@ class TextToImageDiscriminator(nn.Module):
 def matching_aware_discriminator_loss(
     real_right: torch.Tensor, real_wrong: torch.Tensor, fake_right: torch.Tensor
 ) -> torch.Tensor:
-    r"""GAN-INT-CLS's discriminator loss (Reed et al., 2016, Algorithm 1), on logits:
+    r"""GAN-CLS's discriminator loss (Reed et al., 2016, Algorithm 1), on logits:
 
     :math:`-\mathbb{E}[\log D(x, h)]
     - \tfrac12\big(\mathbb{E}[\log(1 - D(x, \hat h))] + \mathbb{E}[\log(1 - D(G(z, h), h))]\big)`
@@ -475,6 +478,25 @@ def measure_control(images: torch.Tensor, digits: torch.Tensor, thickness: torch
     return Control(hit.float().mean().item(), (hit & (confidence >= 0.9)).float().mean().item(), by_digit, *rhos)
 
 
+def caption_spread(features: torch.Tensor, texts: Sequence[str]) -> dict[str, float]:
+    """Per caption, the mean distance between two *different* images with that caption, in
+    ``features`` (N x F: the digits classifier's features, or flattened pixels): how varied the
+    images of one caption are. A generator that draws one picture per caption scores 0.
+    Captions with fewer than two images are left out (no pair to measure)."""
+    if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(texts):
+        shape = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+        raise ValueError(f"features: expected one row per caption ({len(texts)} x F), got {shape}.")
+    groups: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        groups.setdefault(t, []).append(i)
+    spread = {}
+    for t, rows in groups.items():
+        if len(rows) > 1:
+            x = features[rows].double()
+            spread[t] = float(torch.cdist(x, x).sum() / (len(rows) * (len(rows) - 1)))  # the diagonal is 0
+    return spread
+
+
 # --- The prompt box -------------------------------------------------------------------------------
 class PromptBox(PictureFallback, W.VBox):
     """Type a prompt, press Enter or *Generate*: a grid of ``n`` images for it.
@@ -483,6 +505,8 @@ class PromptBox(PictureFallback, W.VBox):
     its current grid.
     """
 
+    SCALE, DPI, TITLE = 6, 80, 24  # pixels per image pixel, the PNG's dots per inch, pixels for the title
+
     def __init__(self, generator: TextToImageGenerator, prompt: str = "a thick seven slanted right", n: int = 24,
                  seed: int = 0):
         self.generator, self.n, self.seed = generator, _positive_int("n", n), seed
@@ -490,7 +514,7 @@ class PromptBox(PictureFallback, W.VBox):
                              placeholder="e.g. a thin two slanted left", layout=W.Layout(width="420px"))
         self.button = W.Button(description="Generate", icon="magic", button_style="success")
         self.status = W.HTML()
-        self.image = W.Image(format="png", layout=W.Layout(width="480px"))
+        self.image = W.Image(format="png", layout=W.Layout(width=f"{(min(8, n) * 9 + 1) * self.SCALE}px"))
         self.button.on_click(lambda _: self.show())
         self.prompt.observe(lambda _: self.show(), names="value")
         super().__init__([W.HBox([self.prompt, self.button]), self.status, self.image])
@@ -501,8 +525,10 @@ class PromptBox(PictureFallback, W.VBox):
         from torchvision.utils import make_grid
 
         grid = make_grid(images, nrow=8, padding=1, normalize=True, value_range=(-1, 1), pad_value=1)
-        fig = Figure(figsize=(6, 0.8 * math.ceil(self.n / 8) + 0.5), layout="constrained")
-        ax = fig.subplots()
+        # Each image pixel a SCALE x SCALE block of the PNG's pixels (figure_png's dpi), the title above.
+        height, width = grid.shape[1] * self.SCALE, grid.shape[2] * self.SCALE
+        fig = Figure(figsize=(width / self.DPI, (height + self.TITLE) / self.DPI))
+        ax = fig.add_axes((0, 0, 1, height / (height + self.TITLE)))
         ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
         ax.set_axis_off()
         ax.set_title(f"“{prompt}”")

@@ -259,3 +259,15 @@ def test_matching_aware_loss_agrees_with_binary_cross_entropy():
     bce = F.binary_cross_entropy_with_logits
     expected = bce(r, torch.ones(7)) + 0.5 * (bce(w, torch.zeros(7)) + bce(f, torch.zeros(7)))
     assert text.matching_aware_discriminator_loss(r, w, f).item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_caption_spread_is_the_mean_distance_between_different_images_of_a_caption():
+    features = torch.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 8.0], [1.0, 1.0], [5.0, 5.0], [2.0, 2.0]])
+    texts = ["a one", "a one", "a one", "a two", "a two", "a three"]
+    spread = text.caption_spread(features, texts)
+    # "a one": the pairs (0, 1), (0, 2), (1, 2) are 5, 8 and 5 apart; "a two": one pair, sqrt(32); "a three": no pair.
+    assert spread == {"a one": pytest.approx(6.0), "a two": pytest.approx(math.sqrt(32))}
+    copies = text.caption_spread(features[[0, 0, 0, 3, 3]], texts[:5])  # one picture per caption
+    assert copies == {"a one": 0.0, "a two": 0.0}
+    with pytest.raises(ValueError, match=r"features: expected one row per caption \(6 x F\), got \(5, 2\)"):
+        text.caption_spread(features[:5], texts)
