@@ -193,14 +193,20 @@ def plot_history(
     ax_loss, ax_d = axes
     _curve(ax_loss, history["d_loss"], "discriminator", smooth)
     _curve(ax_loss, history["g_loss"], "generator", smooth)
+    # The reference lines and the cool-down are labelled where they are drawn, not in the legend,
+    # so the legend stays small and hides less of the curves.
     if loss is not None:
         d_eq, g_eq = EQUILIBRIUM_LOSSES[loss]
-        ax_loss.axhline(d_eq, color="tab:blue", ls=":", lw=1, label=f"D's loss at D = 1/2: {d_eq:.3f}")
-        ax_loss.axhline(g_eq, color="tab:orange", ls=":", lw=1, label=f"G's loss at D = 1/2: {g_eq:.3f}")
+        for value, colour, who in ((d_eq, "tab:blue", "D"), (g_eq, "tab:orange", "G")):
+            ax_loss.axhline(value, color=colour, ls=":", lw=1)
+            ax_loss.annotate(f"{who}'s loss at D = 1/2: {value:.3f}", (0, value), xycoords=("axes fraction", "data"),
+                             xytext=(3, 2), textcoords="offset points", fontsize="x-small", color=colour)
     if cool_down is not None:
         end = len(history["d_loss"])
         for ax in axes:
-            ax.axvspan(cool_down, end, color="gray", alpha=0.12, lw=0, label="cool-down (rates / 10)")
+            ax.axvspan(cool_down, end, color="gray", alpha=0.12, lw=0)
+            ax.annotate("cool-down", (cool_down, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
+                        textcoords="offset points", fontsize="x-small", color="dimgray")
     ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
     ax_loss.legend(fontsize="small")
     _curve(ax_d, history["d_real"], "mean D(x), real", smooth)

@@ -149,10 +149,13 @@ class Playground(PictureFallback, W.VBox):
         ax_field, ax_loss, ax_d, ax_modes = fig.subplots(1, 4, width_ratios=[1.3, 1, 1, 1])
         bound = _BOUNDS[self.dataset.value]
         fake = self.gan.sample(500)
-        plot_discriminator_2d(self.gan.discriminator, self.real[:1000], fake, bounds=(-bound, bound, -bound, bound),
-                              resolution=100, ax=ax_field, title=f"step {self.gan.step}")
         arrows = self.generator_arrows(fake[:80])
-        arrows = arrows / arrows.norm(dim=1, keepdim=True).max().clamp_min(1e-12) * 0.12 * bound  # longest: 12%
+        longest = arrows.norm(dim=1).max()
+        # Arrows are rescaled so the longest spans 12% of the frame; the title gives its true size.
+        plot_discriminator_2d(self.gan.discriminator, self.real[:1000], fake, bounds=(-bound, bound, -bound, bound),
+                              resolution=100, ax=ax_field,
+                              title=f"step {self.gan.step} · longest arrow |∂loss/∂x| = {longest:.2g}")
+        arrows = arrows / longest.clamp_min(1e-12) * 0.12 * bound
         ax_field.quiver(fake[:80, 0], fake[:80, 1], arrows[:, 0], arrows[:, 1], color="forestgreen",
                         angles="xy", scale_units="xy", scale=1, width=0.004)
         if self.gan.step:

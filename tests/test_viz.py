@@ -119,6 +119,9 @@ def test_plot_history_marks_the_equilibrium_losses_and_the_cool_down():
         (span,) = ax.patches
         x_left, x_right = span.get_x(), span.get_x() + span.get_width()
         assert (x_left, x_right) == (6, 10)
+    assert [t.get_text() for t in ax_loss.texts] == ["D's loss at D = 1/2: 1.386", "G's loss at D = 1/2: 0.693",
+                                                     "cool-down"]
+    assert len(ax_loss.get_legend().get_texts()) == 2  # only the two curves
     ax_loss, _ = viz.plot_history(history, smooth=1, loss="minimax")
     assert sorted(line.get_ydata()[0] for line in ax_loss.get_lines()[2:]) == [
         pytest.approx(-0.693147, abs=1e-6), pytest.approx(1.386294, abs=1e-6)]

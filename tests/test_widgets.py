@@ -95,3 +95,13 @@ def test_bad_settings_are_named(kwargs, match):
 def test_bad_step_count_is_named(playground):
     with pytest.raises(ValueError, match=r"^n=0"):
         playground.step(0)
+
+
+def test_the_field_panel_titles_the_true_size_of_the_longest_arrow(playground, monkeypatch):
+    playground.step(2)
+    fake = playground.gan.sample(500)
+    monkeypatch.setattr(playground.gan, "sample", lambda n: fake[:n])  # the figure sees these samples
+    title = playground.figure().axes[0].get_title()
+    assert title.startswith("step 2 · longest arrow |∂loss/∂x| = ")
+    expected = playground.generator_arrows(fake[:80]).norm(dim=1).max().item()
+    assert title.endswith(f"= {expected:.2g}")
