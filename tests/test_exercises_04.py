@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 from test_exercises import check_battery, generic_battery, run, short_time_limit  # noqa: F401 (autouse fixture)
 
@@ -91,11 +92,60 @@ def test_nearest_neighbour_distances_battery(capsys):
     check_battery(exercises.check_nearest_neighbour_distances, battery, capsys)
 
 
+def copying_right(generated, held_out):
+    closer = (generated[:, None] < held_out[None, :]).double()
+    return (closer + 0.5 * (generated[:, None] == held_out[None, :]).double()).mean()
+
+
+def _copying_mutating(generated, held_out):
+    out = copying_right(generated, held_out)
+    held_out.add_(1)
+    return out
+
+
+def _elementwise(generated, held_out):
+    k = min(len(generated), len(held_out))
+    return (generated[:k] < held_out[:k]).double().mean()
+
+
+def test_copying_statistic_battery(capsys):
+    e = "should return"
+    battery = {
+        "held-out closer": (lambda g, h: copying_right(h, g), "held-out sample is the closer one"),
+        "generated farther": (lambda g, h: (g[:, None] > h[None, :]).double().mean(), e),
+        "a count, not a share": (lambda g, h: (copying_right(g, h) * len(g) * len(h)), "number of pairs"),
+        "medians only": (lambda g, h: (g.median() < h.median()).double(), "not only the medians"),
+        "ties ignored": (lambda g, h: (g[:, None] < h[None, :]).double().mean(), "counts 1/2"),
+        "ties count 1": (lambda g, h: (g[:, None] <= h[None, :]).double().mean(), "not 1"),
+        "pairs by position": (_elementwise, e),
+        "means compared": (lambda g, h: torch.sigmoid(h.mean() - g.mean()), e),
+        "only the hand case": (lambda g, h: torch.tensor(4 / 6, dtype=torch.float64), e),
+        "per generated sample": (lambda g, h: (g[:, None] < h[None, :]).double().mean(dim=1), "single number"),
+        "a boolean": (lambda g, h: bool(g.median() < h.median()), "returned a bool"),
+        "one minus": (lambda g, h: 1 - copying_right(g, h), e),
+        **generic_battery(copying_right, _copying_mutating),
+    }
+    check_battery(exercises.check_copying_statistic, battery, capsys)
+
+
+def test_copying_statistic_agrees_with_scipy_and_the_notebooks_reading():
+    from scipy.stats import mannwhitneyu
+
+    gen = torch.Generator().manual_seed(3)
+    generated, held_out = torch.randn(50, generator=gen).round(), torch.randn(70, generator=gen).round()  # many ties
+    u = mannwhitneyu(held_out.numpy(), generated.numpy()).statistic
+    assert copying_right(generated, held_out).item() == pytest.approx(u / (50 * 70), abs=1e-12)
+    copies, new = torch.full((20,), 0.01), torch.rand(30, generator=gen) + 1
+    assert copying_right(copies, new) == 1.0 and copying_right(new + 5, new) == 0.0  # copies and samples off the data
+
+
 def test_the_right_answers_pass(capsys):
     for check, right in ((exercises.check_slerp, slerp_right),
                          (exercises.check_slerp, latent.slerp),
                          (exercises.check_nearest_neighbour_distances, nn_right),
                          (exercises.check_nearest_neighbour_distances,
-                          lambda s, r: metrics.nearest_neighbours(s, r)[0])):
+                          lambda s, r: metrics.nearest_neighbours(s, r)[0]),
+                         (exercises.check_copying_statistic, copying_right),
+                         (exercises.check_copying_statistic, lambda g, h: float(copying_right(g, h)))):
         result = run(check, right, capsys)
         assert result.passed and result.message.startswith("✅ Correct"), result.message

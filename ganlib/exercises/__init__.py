@@ -19,6 +19,7 @@ TIME_LIMIT = 10.0  # seconds a learner's function may run before a check stops i
 
 from ._checking import CheckResult  # noqa: E402  (after TIME_LIMIT, which _checking reads from here)
 from .applications import (  # noqa: E402
+    check_copying_statistic,
     check_downsample,
     check_matching_aware_discriminator_loss,
     check_nearest_neighbour_distances,
@@ -76,6 +77,7 @@ __all__ = [
     "check_relativistic_generator_loss",
     "check_slerp",
     "check_nearest_neighbour_distances",
+    "check_copying_statistic",
     "check_shift_image",
     "check_paired_gain",
     "check_projection_logit",

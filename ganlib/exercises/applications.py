@@ -103,6 +103,42 @@ def check_nearest_neighbour_distances(nearest_neighbour_distances: Callable) -> 
     return _report("nearest_neighbour_distances", body)
 
 
+def check_copying_statistic(copying_statistic: Callable) -> CheckResult:
+    """``copying_statistic(generated, held_out)`` -> the probability that a generated sample is closer
+    to the training set than a held-out one (a tie counts 1/2): Mann-Whitney's U over n * m."""
+    from scipy.stats import mannwhitneyu
+
+    def body() -> str:
+        name = "copying_statistic"
+        cases = [
+            (torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0, 4.0]), 4 / 6, {
+                2 / 6: "that is the chance that the held-out sample is the closer one: count generated < held-out.",
+                4.0: "divide the count by the number of pairs, n * m = 6.",
+                1.0: "compare every generated distance with every held-out one, not only the medians.",
+            }, "generated=[1, 3], held_out=[2, 2, 4] (4 of the 6 pairs have the generated sample closer)"),
+            (torch.tensor([2.0, 2.0]), torch.tensor([2.0, 3.0]), 0.75, {
+                0.5: "a tie (equal distances) counts 1/2: neither sample is closer.",
+                1.0: "a tie counts 1/2, not 1: use < for 'closer' and add half the ties.",
+            }, "generated=[2, 2], held_out=[2, 3] (two of the four pairs are ties)"),
+        ]
+        gen = torch.Generator().manual_seed(0)
+        for n, m, shift in ((40, 25, 0.0), (30, 50, -0.5)):
+            generated = (torch.randn(n, generator=gen) + 3 + shift).mul(4).round().div(4)  # quarters: ties happen
+            held_out = (torch.randn(m, generator=gen) + 3).mul(4).round().div(4)
+            u = float(mannwhitneyu(held_out.numpy(), generated.numpy()).statistic)  # pairs held-out > generated
+            cases.append((generated, held_out, u / (n * m), {
+                1 - u / (n * m): "that is the chance that the held-out sample is the closer one.",
+                u: f"divide by the number of pairs, n * m = {n * m}.",
+            }, f"{n} generated and {m} held-out distances drawn at random, with ties (scipy's Mann-Whitney U / nm)"))
+        for generated, held_out, expected, hints, case in cases:
+            got = _scalar(_call(copying_statistic, generated, held_out), name, case)
+            _expect_close(got, expected, name, case, hints)
+        return ("measures how often a generated sample is closer to the training set than a held-out one: "
+                "about 1/2 for new data, near 1 for a generator that copies, near 0 for samples off the data.")
+
+    return _report("copying_statistic", body)
+
+
 # --- 05: data augmentation -------------------------------------------------------------------------
 def check_shift_image(shift_image: Callable) -> CheckResult:
     """``shift_image(images, dx, dy)`` -> the images moved dx pixels right and dy down (whole
