@@ -92,3 +92,56 @@ def test_the_right_answers_pass(capsys):
     for check, right in ((exercises.check_shift_image, shift_right), (exercises.check_paired_gain, gain_right)):
         result = run(check, right, capsys)
         assert result.passed and result.message.startswith("✅ Correct"), result.message
+
+
+# --- projection_logit ------------------------------------------------------------------------
+def projection_right(features, labels, embedding, head):
+    return head(features)[:, 0] + (embedding(labels) * features).sum(dim=1)
+
+
+def _proj(features, labels, embedding):
+    return (embedding(labels) * features).sum(dim=1)
+
+
+def _mutating_projection(features, labels, embedding, head):
+    out = projection_right(features, labels, embedding, head)
+    features.mul_(0)
+    return out
+
+
+def test_projection_logit_battery(capsys):
+    e = "should return"
+    battery = {
+        "no projection": (lambda f, y, emb, h: h(f)[:, 0], "add the projection"),
+        "no unconditional term": (lambda f, y, emb, h: _proj(f, y, emb), "add the unconditional term"),
+        "mean over features": (lambda f, y, emb, h: h(f)[:, 0] + (emb(y) * f).mean(dim=1), "not their mean"),
+        "a probability": (lambda f, y, emb, h: projection_right(f, y, emb, h).sigmoid(), "not sigmoid(logit)"),
+        "multiplied terms": (lambda f, y, emb, h: h(f)[:, 0] * _proj(f, y, emb), "do not multiply them"),
+        "rows in order, not by label": (lambda f, y, emb, h: h(f)[:, 0] + (emb.weight[: len(f)] * f).sum(dim=1),
+                                        "look up each image's own label"),
+        "embedding summed alone": (lambda f, y, emb, h: h(f)[:, 0] + emb(y).sum(dim=1), "multiply the embedding"),
+        "keeps head's column": (lambda f, y, emb, h: h(f) + _proj(f, y, emb)[:, None], "take head(features)[:, 0]"),
+        "every label against every image": (lambda f, y, emb, h: h(f) + emb(y) @ f.T, "should return shape"),
+        "no sum over features": (lambda f, y, emb, h: h(f) + emb(y) * f, "should return shape"),
+        "one number for the batch": (lambda f, y, emb, h: projection_right(f, y, emb, h).sum(), "should return shape"),
+        "wrong label (y + 1)": (lambda f, y, emb, h: h(f)[:, 0] + _proj(f, (y + 1) % emb.num_embeddings, emb), e),
+        "ψ on the embedding": (lambda f, y, emb, h: h(emb(y))[:, 0] + _proj(f, y, emb), e),
+        "subtracts the projection": (lambda f, y, emb, h: h(f)[:, 0] - _proj(f, y, emb), e),
+        "head's bias dropped": (lambda f, y, emb, h: f @ h.weight[0] + _proj(f, y, emb), e),
+        "projection twice": (lambda f, y, emb, h: h(f)[:, 0] + 2 * _proj(f, y, emb), e),
+        "right on the example only": (lambda f, y, emb, h: torch.tensor([2.6, 0.6]), "should return shape"),
+        **generic_battery(projection_right, _mutating_projection),
+    }
+    check_battery(exercises.check_projection_logit, battery, capsys)
+
+
+def test_projection_logit_accepts_the_right_answer_written_other_ways(capsys):
+    ways = {
+        "index the weights": lambda f, y, emb, h: (f @ h.weight.T + h.bias)[:, 0] + (emb.weight[y] * f).sum(1),
+        "einsum": lambda f, y, emb, h: h(f).squeeze(1) + torch.einsum("nk,nk->n", emb(y), f),
+        "a batched dot product": lambda f, y, emb, h: h(f)[:, 0] + torch.bmm(emb(y)[:, None], f[:, :, None])[:, 0, 0],
+    }
+    for kind, fn in ways.items():
+        result = run(exercises.check_projection_logit, fn, capsys)
+        assert result.passed, f"{kind}: {result.message}"
+    assert run(exercises.check_projection_logit, projection_right, capsys).message.startswith("✅ Correct")

@@ -106,3 +106,53 @@ def test_a_numpy_or_float64_answer_is_accepted_too(capsys):
 
     assert run(exercises.check_psnr, skimage_psnr, capsys).passed
     assert run(exercises.check_downsample, lambda x, f: downsample_right(x.double(), f).numpy(), capsys).passed
+
+
+# --- sr_generator_loss ----------------------------------------------------------------------
+def sr_loss_right(sr, hr, fake_logits, weight):
+    return (sr - hr).abs().mean() + weight * F.softplus(-fake_logits).mean()
+
+
+SR_LOSS_EXAMPLE = 0.15 + 0.2 * (math.log(2) + math.log(4 / 3)) / 2  # the check's hand case
+
+
+def _l1(s, h):
+    return (s - h).abs().mean()
+
+
+def test_sr_generator_loss_battery(capsys):
+    sp = F.softplus
+    battery = scalar_battery(sr_loss_right, SR_LOSS_EXAMPLE) | {
+        "squared error": (lambda s, h, f, w: ((s - h) ** 2).mean() + w * sp(-f).mean(), "not the squared error"),
+        "root mean squared error": (lambda s, h, f, w: ((s - h) ** 2).mean().sqrt() + w * sp(-f).mean(),
+                                    "not the root of the squared error"),
+        "no absolute value": (lambda s, h, f, w: (s - h).mean().abs() + w * sp(-f).mean(), "errors of opposite signs"),
+        "summed pixel loss": (lambda s, h, f, w: (s - h).abs().sum() + w * sp(-f).mean(), "do not sum them"),
+        "no λ": (lambda s, h, f, w: _l1(s, h) + sp(-f).mean(), "multiply the adversarial term"),
+        "λ on the pixel loss": (lambda s, h, f, w: w * _l1(s, h) + sp(-f).mean(), "not the pixel loss"),
+        "no adversarial term": (lambda s, h, f, w: _l1(s, h), "add λ times the adversarial loss"),
+        "no pixel loss": (lambda s, h, f, w: w * sp(-f).mean(), "keep the pixel loss"),
+        "minimax generator loss": (lambda s, h, f, w: _l1(s, h) - w * sp(f).mean(), "non-saturating"),
+        "discriminator's fake term": (lambda s, h, f, w: _l1(s, h) + w * sp(f).mean(), "mind the sign"),
+        "summed adversarial loss": (lambda s, h, f, w: _l1(s, h) + w * sp(-f).sum(), "(.mean())"),
+        "log of sigmoid": (lambda s, h, f, w: _l1(s, h) - w * torch.log(torch.sigmoid(f)).mean(), "F.softplus"),
+        "logits read as probabilities": (lambda s, h, f, w: _l1(s, h) - w * torch.log(f.clamp(1e-6, 1)).mean(),
+                                         "should return"),
+        "least-squares adversarial loss": (lambda s, h, f, w: _l1(s, h) + w * ((f - 1) ** 2).mean() / 2,
+                                           "should return"),
+        "first image only": (lambda s, h, f, w: sr_loss_right(s[:1], h[:1], f[:1], w), "should return"),
+        "hard-coded λ = 0.1": (lambda s, h, f, w: _l1(s, h) + 0.1 * sp(-f).mean(), "should return"),
+    }
+    check_battery(exercises.check_sr_generator_loss, battery, capsys)
+
+
+def test_sr_generator_loss_right_answers_pass(capsys):
+    ways = {
+        "reference": sr_loss_right,
+        "F.l1_loss and logsigmoid": lambda s, h, f, w: F.l1_loss(s, h) - w * F.logsigmoid(f).mean(),
+        "BCE with logits against ones": lambda s, h, f, w: F.l1_loss(s, h) + w * F.binary_cross_entropy_with_logits(
+            f, torch.ones_like(f)),
+    }
+    for kind, fn in ways.items():
+        result = run(exercises.check_sr_generator_loss, fn, capsys)
+        assert result.passed and result.message.startswith("✅ Correct"), f"{kind}: {result.message}"

@@ -214,6 +214,69 @@ def check_paired_gain(paired_gain: Callable) -> CheckResult:
     return _report("paired_gain", body)
 
 
+def check_projection_logit(projection_logit: Callable) -> CheckResult:
+    """``projection_logit(features, labels, embedding, head)`` -> the projection discriminator's
+    logits head(φ)[:, 0] + <embedding(label), φ> (Miyato & Koyama, 2018), shape (N,)."""
+    from torch import nn
+
+    from ..models import DCGANDiscriminator
+
+    def reference(features, labels, embedding, head):
+        return head(features)[:, 0] + (embedding(labels) * features).sum(dim=1)
+
+    def body() -> str:
+        name = "projection_logit"
+        features = torch.tensor([[1.0, 2.0], [3.0, -1.0]])
+        labels = torch.tensor([0, 2])
+        embedding = nn.Embedding(3, 2)
+        head = nn.Linear(2, 1)
+        with torch.no_grad():
+            embedding.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 2.0]]))
+            head.weight.copy_(torch.tensor([[0.5, 0.5]]))
+            head.bias.fill_(0.1)
+        case = ("features φ = [[1, 2], [3, -1]], labels [0, 2], embedding rows [1, 0], [0, 1], [0.5, 2], "
+                "head ψ(φ) = 0.5 φ₁ + 0.5 φ₂ + 0.1 (expected [1.6 + 1, 1.1 - 0.5])")
+        with torch.no_grad():
+            got = _call(projection_logit, features, labels, embedding, head)
+        if isinstance(got, torch.Tensor) and tuple(got.shape) == (2, 1):
+            raise _NotYet(f"on {case}, {name} returned shape (2, 1); return one logit per image, shape (2,): "
+                          "head(features) has shape (N, 1), so take head(features)[:, 0].")
+        got = _tensor(got, name, case, (2,))
+        psi, e = torch.tensor([1.6, 1.1]), embedding.weight.detach()[labels]
+        right = torch.tensor([2.6, 0.6])
+        _expect_vector(got, right, name, case, [
+            (psi, "add the projection <embedding(label), φ(x)>: without it the discriminator ignores the label, "
+                  "and the GAN is not conditional."),
+            (right - psi, "add the unconditional term ψ(φ(x)) = head(features)[:, 0]: it judges realism whatever "
+                          "the label."),
+            (psi + (e * features).mean(dim=1), "sum the products over the features (a dot product), not their mean."),
+            (torch.sigmoid(right), "return the logit itself, not sigmoid(logit): the losses take logits."),
+            (psi * (e * features).sum(dim=1), "add the two terms, do not multiply them."),
+            (psi + (embedding.weight.detach()[[0, 1]] * features).sum(dim=1),
+             "look up each image's own label, embedding(labels), not the rows in order."),
+            (psi + e.sum(dim=1), "multiply the embedding by the features before summing: <e, φ> = Σ e_k φ_k."),
+        ])
+        gen = torch.Generator().manual_seed(0)
+        for trial, n in enumerate((6, 9)):
+            torch.manual_seed(trial)
+            D = DCGANDiscriminator(image_size=8, width=4, batch_norm=False, n_classes=10).eval()
+            images = torch.rand(n, 1, 8, 8, generator=gen) * 2 - 1
+            labels = torch.randint(10, (n,), generator=gen)
+            with torch.no_grad():
+                phi, expected = D.features(images), D(images, labels)
+                case = (f"the features of {n} random images from a conditional DCGANDiscriminator, with its own "
+                        f"embed and head (trial {trial + 1}): the answer is that discriminator's output")
+                got = _tensor(_call(projection_logit, phi, labels, D.embed, D.head), name, case, (n,))
+            _expect_vector(got, expected, name, case, [
+                (D.head(phi)[:, 0], "add the projection <embedding(label), φ(x)>."),
+                (reference(phi, labels, D.embed, D.head).sigmoid(), "return the logit, not sigmoid(logit)."),
+            ])
+        return ("is the projection discriminator's logit: ψ(φ(x)) asks 'is this a real digit?', "
+                "<embed(y), φ(x)> asks 'is it a real digit *of this label*?'.")
+
+    return _report("projection_logit", body)
+
+
 # --- 06: super-resolution --------------------------------------------------------------------------
 
 
@@ -289,6 +352,54 @@ def check_downsample(downsample: Callable) -> CheckResult:
         return "averages each factor x factor block: what a sensor with larger pixels would record."
 
     return _report("downsample", body)
+
+
+def check_sr_generator_loss(sr_generator_loss: Callable) -> CheckResult:
+    """``sr_generator_loss(sr, hr, fake_logits, adversarial_weight)`` -> E|sr - hr| + λ E softplus(-logits)."""
+    from ..superres import l1_plus_adversarial_loss
+
+    def body() -> str:
+        name = "sr_generator_loss"
+        hr = torch.zeros(1, 1, 2, 2)
+        sr = torch.tensor([[[[0.1, -0.1], [0.3, -0.1]]]])
+        logits = torch.tensor([0.0, LN3])
+        case = ("hr = 0, sr = [[0.1, -0.1], [0.3, -0.1]] (mean |error| 0.15), fake_logits [0, ln 3] "
+                "(D = 1/2, 3/4), adversarial_weight 0.2")
+        got = _scalar(_call(sr_generator_loss, sr, hr, logits, 0.2), name, case)
+        l1, sp = 0.15, F.softplus
+        ns = sp(-logits).mean().item()
+        _expect_close(got, l1 + 0.2 * ns, name, case, {
+            0.03 + 0.2 * ns: "use the mean absolute error (L1), not the squared error.",
+            0.03**0.5 + 0.2 * ns: "use the mean absolute error (L1), not the root of the squared error.",
+            0.05 + 0.2 * ns: "take the absolute value of each difference before averaging: errors of opposite signs "
+                             "must not cancel.",
+            0.6 + 0.2 * ns: "average the absolute errors over the pixels (.mean()), do not sum them.",
+            l1 + ns: "multiply the adversarial term by adversarial_weight (λ).",
+            0.2 * l1 + ns: "λ weights the adversarial term, not the pixel loss.",
+            l1: "add λ times the adversarial loss: without it this is the L1 generator.",
+            0.2 * ns: "keep the pixel loss E|sr - hr|: it ties the output to the truth.",
+            l1 + 0.2 * (-sp(logits).mean().item()): "that is the minimax loss, E log(1 - D(G(x))), which saturates "
+                                                    "when D wins; use the non-saturating -log D(G(x)) = "
+                                                    "softplus(-logit).",
+            l1 + 0.2 * sp(logits).mean().item(): "mind the sign: the generator wants D to call its images real, "
+                                                 "so its loss is softplus(-logit), -log D.",
+            l1 + 0.2 * sp(-logits).sum().item(): "average the adversarial loss over the logits (.mean()).",
+        })
+        gen = torch.Generator().manual_seed(0)
+        for trial, (n, side, weight) in enumerate(((4, 8, 0.1), (3, 16, 0.01), (2, 8, 1.0))):
+            hr = torch.rand(n, 1, side, side, generator=gen)
+            sr = hr + 0.2 * torch.randn(hr.shape, generator=gen)
+            logits = 2 * torch.randn(n, side // 8, side // 8, generator=gen)
+            _expect_match(sr_generator_loss, l1_plus_adversarial_loss, (sr, hr, logits, weight), name,
+                          f"random {n}x1x{side}x{side} images, a patch discriminator's {n}x{side // 8}x{side // 8} "
+                          f"logits, adversarial_weight {weight:g} (trial {trial + 1})")
+        hr, big = torch.zeros(1, 1, 1, 2), torch.tensor([-200.0, 200.0])
+        _expect_match(sr_generator_loss, l1_plus_adversarial_loss, (hr + 0.1, hr, big, 0.1), name,
+                      "logits of ±200 (D sure of both verdicts)")
+        return ("is SRGAN's generator loss with an L1 pixel term: stay near the truth, and look real to the "
+                "discriminator, in the proportion λ.")
+
+    return _report("sr_generator_loss", body)
 
 
 # --- 07: text to image -----------------------------------------------------------------------------
