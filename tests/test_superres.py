@@ -19,8 +19,10 @@ def test_every_photo_loads_offline(monkeypatch):
         photo = superres.load_photo(name)
         assert photo.dim() == 2 and photo.dtype == torch.float32 and min(photo.shape) >= 256
         assert 0 <= photo.min() and photo.max() <= 1 and photo.std() > 0.05
-    assert superres.TEST_PHOTO not in superres.TRAIN_PHOTOS
-    assert tuple(superres.load_photo("camera").shape) == (512, 512)
+    assert not set(superres.TEST_PHOTOS) & set(superres.TRAIN_PHOTOS) and superres.TEST_PHOTO == "camera"
+    assert {"grass", "brick"} <= set(superres.TRAIN_PHOTOS) and "gravel" in superres.TEST_PHOTOS  # textures
+    for name in ("camera", "gravel", "grass", "brick"):
+        assert tuple(superres.load_photo(name).shape) == (512, 512)
 
 
 def test_load_photo_explains_an_unknown_name():
@@ -76,21 +78,49 @@ def test_bicubic_keeps_a_constant_and_clips():
     assert up.min() == 0 and up.max() <= 1  # bicubic's negative lobes are clipped away
 
 
-def test_untrained_generator_is_bicubic_and_has_the_expected_size():
+@pytest.mark.parametrize("upsampler", ["resize", "subpixel"])
+def test_untrained_generator_is_bicubic_and_has_the_expected_size(upsampler):
     torch.manual_seed(0)
-    c, b = 16, 3
-    G = superres.SRGenerator(factor=4, channels=c, blocks=b)
+    c, b, h = 16, 3, 8
+    G = superres.SRGenerator(factor=4, channels=c, blocks=b, upsampler=upsampler, hr_channels=h)
     lr = torch.rand(2, 1, 6, 7)
     out = G(lr)
     assert out.shape == (2, 1, 24, 28)
     expected = torch.nn.functional.interpolate(lr, scale_factor=4, mode="bicubic", align_corners=False)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
-    # head 1->c (3x3), b blocks of two c->c (3x3) convolutions, tail c->16 (3x3), each with biases
-    n_params = (9 * c + c) + b * 2 * (9 * c * c + c) + (9 * c * 16 + 16)
-    assert sum(p.numel() for p in G.parameters()) == n_params
+    # head 1->c (3x3), b blocks of two c->c (3x3) convolutions, each with biases; then either
+    # a tail c->16 (sub-pixel), or a tail c->h and two HR convolutions h->h and h->1 (resize)
+    body = (9 * c + c) + b * 2 * (9 * c * c + c)
+    tail = (9 * c * 16 + 16) if upsampler == "subpixel" else (9 * c * h + h) + (9 * h * h + h) + (9 * h + 1)
+    assert sum(p.numel() for p in G.parameters()) == body + tail
+
+
+def _trained_looking(upsampler):
+    """A generator whose every weight is random (as if trained), to see what its structure can write."""
+    torch.manual_seed(1)
+    G = superres.SRGenerator(upsampler=upsampler)
+    with torch.no_grad():
+        for p in G.parameters():
+            p.normal_(0, 0.3)
+    return G
+
+
+def test_only_the_subpixel_generator_writes_a_pattern_that_repeats_every_block():
+    # On a constant LR image every LR feature is the same (away from the border), so the sub-pixel
+    # layer writes one factor x factor block again and again; the resize generator writes a
+    # constant, since its HR convolutions see the same (bilinearly enlarged) constant features.
+    lr = torch.full((1, 1, 40, 40), 0.5)
+    inner = (slice(None), slice(None), slice(48, 112), slice(48, 112))  # 12 LR pixels from the border:
+    sub = superres.super_resolve(_trained_looking("subpixel"), lr)[inner][0, 0]  # beyond the zero padding's reach
+    blocks = sub.reshape(16, 4, 16, 4).permute(0, 2, 1, 3)
+    assert torch.allclose(blocks, blocks[:1, :1].expand_as(blocks), atol=1e-6) and blocks[0, 0].std() > 0.01
+    resized = superres.super_resolve(_trained_looking("resize"), lr)[inner][0, 0]
+    assert resized.std() < 1e-6
 
 
 def test_models_explain_bad_input():
+    with pytest.raises(ValueError, match="upsampler='deconv': choose 'resize'"):
+        superres.SRGenerator(upsampler="deconv")
     with pytest.raises(ValueError, match=r"lr: expected low-resolution images of shape \(N, 1, h, w\), got \(6, 7\)"):
         superres.SRGenerator()(torch.zeros(6, 7))
     with pytest.raises(ValueError, match="channels=0: expected a positive integer"):
@@ -110,6 +140,28 @@ def test_patch_discriminator_gives_one_logit_per_local_patch():
     D(x)[0, 0, 0].backward()
     reach = x.grad[0, 0].abs() > 0
     assert reach[:23, :23].any() and not reach[23:].any() and not reach[:, 23:].any()
+
+
+def test_a_high_pass_discriminator_sees_only_fine_detail():
+    torch.manual_seed(0)
+    D = superres.PatchDiscriminator(high_pass=1.5)
+    flat = torch.full((1, 1, 32, 32), 0.3)
+    ramp = torch.linspace(0, 1, 32).repeat(1, 1, 32, 1)  # a linear ramp: a symmetric blur keeps it
+    torch.testing.assert_close(D.fine_detail(flat), torch.zeros_like(flat), rtol=0, atol=1e-6)
+    inner = (..., slice(8, 24), slice(8, 24))  # away from the mirrored border
+    torch.testing.assert_close(D.fine_detail(ramp)[inner], torch.zeros(1, 1, 16, 16), rtol=0, atol=1e-5)
+    torch.testing.assert_close(D(flat), D(flat + 0.5))  # brightness is invisible to it
+    # The blur is a normalised Gaussian: by hand, its weights at 0 and 1 pixel are in the ratio e^(1/(2 σ²)).
+    assert D.blur.sum().item() == pytest.approx(1.0) and len(D.blur) == 2 * 5 + 1
+    assert (D.blur[5] / D.blur[6]).item() == pytest.approx(math.exp(1 / (2 * 1.5**2)), rel=1e-5)
+    checker = ((torch.arange(32)[:, None] + torch.arange(32)) % 2).float().view(1, 1, 32, 32)
+    assert D.fine_detail(checker)[inner].abs().mean() > 0.45  # the finest detail passes almost whole
+    plain = superres.PatchDiscriminator()
+    assert plain.high_pass is None and not hasattr(plain, "blur")
+    with pytest.raises(ValueError, match="high_pass=0: expected None"):
+        superres.PatchDiscriminator(high_pass=0)
+    with pytest.raises(ValueError, match=r"too small for high_pass=1.5"):
+        D(torch.zeros(1, 1, 4, 4))
 
 
 def test_l1_plus_adversarial_loss_by_hand():
@@ -144,6 +196,9 @@ def test_evaluate_shaves_the_border_and_scores_a_perfect_estimate():
     estimate[:4] = 1 - estimate[:4]  # errors only in the 4-pixel border
     scores = superres.evaluate(estimate, target, shave=4)
     assert scores["PSNR"] == math.inf and scores["SSIM"] == pytest.approx(1.0) and scores["gradient energy"] == 1.0
+    itself = superres.evaluate(target, target)
+    assert itself["patch SWD"] == superres.patch_swd(target, target) and itself["grid share"] == superres.grid_share(
+        target)
     assert superres.evaluate(estimate, target, shave=0)["PSNR"] < 20
     with pytest.raises(ValueError, match="shave=16"):
         superres.evaluate(target, target, shave=16)
@@ -189,9 +244,34 @@ def test_training_records_history_and_leaves_the_patches_alone():
     history = superres.train_superres(G, patches, 3, batch_size=4, progress=False)
     assert list(history) == ["l1"] and len(history["l1"]) == 3
     history = superres.train_superres(G, patches, 2, discriminator=D, batch_size=4, progress=False)
-    assert set(history) == {"l1", "d_loss", "d_real", "d_fake"} and all(len(v) == 2 for v in history.values())
+    assert set(history) == {"l1", "adversarial", "d_loss", "d_real", "d_fake"}
+    assert all(len(v) == 2 for v in history.values()) and all(v > 0 for v in history["adversarial"])
     assert all(0 < p < 1 for p in history["d_real"] + history["d_fake"])
     assert torch.equal(patches, before) and not G.training
+
+
+def test_training_validates_on_a_held_out_image_and_sums_up_in_one_line(capsys):
+    torch.manual_seed(0)
+    patches = torch.rand(16, 1, 16, 16)
+    photo = torch.rand(24, 32)
+    G = superres.SRGenerator(channels=4, blocks=1)
+    history = superres.train_superres(G, patches, 5, batch_size=4, validation=(superres.downsample(photo), photo),
+                                      validate_every=2)
+    assert history["val_step"] == [0, 2, 4, 5]
+    assert history["val_psnr"][0] == pytest.approx(superres.psnr(superres.bicubic(superres.downsample(photo)), photo))
+    assert history["val_psnr"][-1] == pytest.approx(superres.psnr(superres.super_resolve(G, superres.downsample(photo)),
+                                                                  photo))
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    mean_l1 = sum(history["l1"]) / 5
+    assert line.startswith("L1: 5 steps in ") and f"last 50 steps: L1 {mean_l1:.4f}" in line and "held-out PSNR" in line
+    D = superres.PatchDiscriminator(channels=4)
+    history = superres.train_superres(G, patches, 3, discriminator=D, batch_size=4)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("L1 + 0.03 x adversarial: 3 steps in ") and "D(G(LR))" in line
+    superres.train_superres(G, patches, 2, batch_size=4, progress=False)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError, match=r"validation: expected \(an h x w LR image, its 4h x 4w HR truth\)"):
+        superres.train_superres(G, patches, 2, validation=(photo, photo))
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -204,3 +284,116 @@ def test_training_explains_bad_arguments(kwargs, message):
     arguments = {"hr_patches": torch.rand(4, 1, 16, 16)} | kwargs
     with pytest.raises(ValueError, match=message):
         superres.train_superres(superres.SRGenerator(channels=4, blocks=1), **arguments)
+
+
+def test_detail_layer_is_what_the_low_resolution_image_cannot_tell():
+    photo = superres.load_photo("camera")[:64, :64]
+    detail = superres.detail_layer(photo)
+    torch.testing.assert_close(detail, photo - superres.bicubic(superres.downsample(photo)), rtol=0, atol=1e-6)
+    assert superres.detail_layer(torch.full((16, 16), 0.3)).abs().max() < 1e-6  # a constant has no detail
+    # A pattern that averages to 0 over every 4 x 4 block leaves the LR image unchanged: it is all detail.
+    pattern = torch.randn(4, 4, generator=torch.Generator().manual_seed(0))
+    pattern -= pattern.mean()
+    assert torch.allclose(superres.detail_layer(0.5 + pattern.repeat(5, 5) * 0.1), pattern.repeat(5, 5) * 0.1,
+                          atol=1e-6)
+
+
+def _all_patches(image, size):
+    return image.unfold(0, size, 1).unfold(1, size, 1).reshape(-1, size * size).double()
+
+
+def test_sliced_wasserstein_against_scipy_and_closed_forms():
+    from scipy.stats import wasserstein_distance
+
+    gen = torch.Generator().manual_seed(0)
+    a, b = torch.randn(300, 5, generator=gen).double(), 2 * torch.rand(300, 5, generator=gen).double()
+    directions = torch.randn(5, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    directions /= directions.norm(dim=0, keepdim=True)  # the same seeded unit directions
+    by_scipy = np.mean([wasserstein_distance((a.double() @ u).numpy(), (b.double() @ u).numpy())
+                        for u in directions.T])
+    assert superres.sliced_wasserstein(a, b, n_directions=64, seed=3) == pytest.approx(by_scipy, rel=1e-9)
+    shift = torch.tensor([1.0, -2.0, 0.5, 0.0, 3.0])  # a translated copy: each projection moves by |u . shift|
+    expected = (shift.double() @ directions).abs().mean().item()
+    assert superres.sliced_wasserstein(a, a + shift, n_directions=64, seed=3) == pytest.approx(expected, rel=1e-9)
+    assert superres.sliced_wasserstein(a, 3 * a, n_directions=64, seed=3) == pytest.approx(
+        2 * (a.double() @ directions).abs().mean().item(), rel=1e-9)  # scaling by 3: |3 - 1| E|u . a|
+    assert superres.sliced_wasserstein(a, a[torch.randperm(300, generator=gen)]) == 0  # only the set counts
+    with pytest.raises(ValueError, match=r"points_a and points_b: expected two N x d tensors .* \(300, 5\) and \(3"):
+        superres.sliced_wasserstein(a, a[:3])
+
+
+def test_patch_swd_compares_the_distributions_of_fine_detail():
+    photo = superres.load_photo("gravel")[:128, :128]
+    floor = superres.patch_swd(photo, photo)  # independent positions in the same image: sampling noise
+    assert 0 < floor < 0.01
+    assert superres.patch_swd(photo * 0.8 + 0.1, photo) > 2 * floor  # the detail shrunk by 0.8
+    # Brightness is not detail: a brighter copy scores what the photo does against itself (float32 sums).
+    dimmer = photo.clamp(0, 0.95)
+    assert superres.patch_swd(dimmer + 0.05, dimmer) == pytest.approx(superres.patch_swd(dimmer, dimmer), rel=1e-5)
+    # An image with no detail at all: every projection of it is 0, so the distance is E|u . p| over
+    # the photo's detail patches p and random unit directions u (estimated here from all patches).
+    flat = torch.full_like(photo, 0.4)
+    patches = _all_patches(superres.detail_layer(photo)[4:-4, 4:-4], 7)
+    u = torch.randn(49, 2000, dtype=torch.float64, generator=torch.Generator().manual_seed(5))
+    expected = (patches @ (u / u.norm(dim=0))).abs().mean().item()
+    assert superres.patch_swd(flat, photo) == pytest.approx(expected, rel=0.05)
+    # Blur is far; the photo's own detail, at other positions, is near.
+    assert superres.patch_swd(superres.bicubic(superres.downsample(photo)), photo) > 5 * floor
+    with pytest.raises(ValueError, match=r"estimate and target: expected the same shape"):
+        superres.patch_swd(photo[:64], photo)
+    with pytest.raises(ValueError, match=r"estimate: expected one H x W float image, got shape \(1, 1, 128, 128\)"):
+        superres.patch_swd(photo[None, None], photo)
+    with pytest.raises(ValueError, match="shave=70: expected a non-negative integer that leaves room"):
+        superres.patch_swd(photo, photo, shave=70)
+
+
+def test_grid_share_is_the_energy_of_the_average_block():
+    gen = torch.Generator().manual_seed(0)
+    pattern = torch.randn(4, 4, generator=gen)
+    pattern -= pattern.mean()  # zero block mean: all of it is detail, none of it reaches the LR image
+    periodic = 0.5 + 0.05 * pattern.repeat(16, 16)
+    assert superres.grid_share(periodic) == pytest.approx(1.0, abs=1e-9)  # all of the detail repeats
+    assert superres.grid_share(torch.full((64, 64), 0.5)) == 0.0
+    photo = superres.load_photo("gravel")[:256, :256]
+    assert superres.grid_share(photo) < 0.005  # a photo's detail has no favourite place in the block
+    # Independent computation: the average block, tiled, is the part of the detail at the frequencies
+    # (k H/4, l W/4); by Parseval its mean square is the power there over (H W)^2.
+    noisy = (photo + 0.05 * pattern.repeat(64, 64)).clamp(0, 1)
+    detail = superres.detail_layer(noisy).double()[4:-4, 4:-4]
+    power = np.abs(np.fft.fft2(detail.numpy())) ** 2
+    height, width = detail.shape
+    periodic_power = power[:: height // 4, :: width // 4].sum() / (height * width) ** 2
+    share = periodic_power / (detail**2).mean().item()
+    assert superres.grid_share(noisy) == pytest.approx(share, rel=1e-9)
+    assert 0.1 < share < 0.9
+    with pytest.raises(ValueError, match="shave=3: expected a non-negative multiple of factor=4"):
+        superres.grid_share(photo, shave=3)
+    with pytest.raises(ValueError, match="image: expected one H x W float image"):
+        superres.grid_share(photo.long())
+
+
+def test_matched_noise_reaches_the_gradient_energy_asked_for():
+    photo = superres.load_photo("gravel")[:128, :128]
+    blurred = superres.bicubic(superres.downsample(photo))
+    noisy, sigma = superres.matched_noise(blurred, photo, 0.6, seed=1)
+    assert superres.evaluate(noisy, photo)["gradient energy"] == pytest.approx(0.6, rel=1e-6)
+    assert 0 < sigma < 0.1 and noisy.min() >= 0 and noisy.max() <= 1
+    again, sigma_again = superres.matched_noise(blurred, photo, 0.6, seed=1)
+    assert torch.equal(noisy, again) and sigma == sigma_again
+    # i.i.d. noise of variance s^2 adds about 4 s^2 to the mean squared differences (2 s^2 per direction)
+    base = superres.evaluate(blurred, photo)["gradient energy"]
+    grad = photo[4:-4, 4:-4].double()
+    energy = ((grad[:, 1:] - grad[:, :-1]) ** 2).mean() + ((grad[1:] - grad[:-1]) ** 2).mean()
+    assert sigma == pytest.approx(math.sqrt((0.6 - base) * energy.item() / 4), rel=0.1)
+    same, zero = superres.matched_noise(photo, photo, 0.5)  # already that sharp: nothing added
+    assert torch.equal(same, photo) and zero == 0.0
+    mesh = torch.randn(4, 4, generator=torch.Generator().manual_seed(2)).repeat(32, 32)
+    meshed, _ = superres.matched_noise(blurred, photo, 0.6, noise=mesh)
+    assert superres.evaluate(meshed, photo)["gradient energy"] == pytest.approx(0.6, rel=1e-6)
+    assert superres.grid_share(meshed) > 0.5 > 0.05 > superres.grid_share(noisy)  # the mesh repeats; noise does not
+    with pytest.raises(ValueError, match=r"noise: expected a non-zero pattern of the estimate's shape \(128, 128\)"):
+        superres.matched_noise(blurred, photo, 0.6, noise=mesh[:4])
+    with pytest.raises(ValueError, match="gradient_energy=0: expected a positive ratio"):
+        superres.matched_noise(blurred, photo, 0)
+    with pytest.raises(ValueError, match="gradient_energy=1000.0: more than noise of σ = 1"):
+        superres.matched_noise(blurred, photo, 1000.0)
