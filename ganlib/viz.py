@@ -205,8 +205,8 @@ def plot_history(
         end = len(history["d_loss"])
         for ax in axes:
             ax.axvspan(cool_down, end, color="gray", alpha=0.12, lw=0)
-            ax.annotate("cool-down", (cool_down, 1), xycoords=("data", "axes fraction"), xytext=(3, -10),
-                        textcoords="offset points", fontsize="x-small", color="dimgray")
+            ax.annotate("cool-down", (cool_down, 0.5), xycoords=("data", "axes fraction"), xytext=(3, 0),
+                        textcoords="offset points", fontsize="x-small", color="dimgray", rotation=90, va="center")
     ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
     ax_loss.legend(fontsize="small")
     _curve(ax_d, history["d_real"], "mean D(x), real", smooth)
