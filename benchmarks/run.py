@@ -310,20 +310,24 @@ class DigitsJudge:
         return float(confident.float().mean()), len(set(digits[confident].tolist())), float(fid)
 
 
+NOTEBOOK_04_NETWORKS = {"d_hidden": 128, "refine": True}  # as notebook 04 builds its DCGAN
+
+
 def digits_quality_over_time(judge: DigitsJudge, seed: int, recipe: str, checkpoints=(1000, 2000, 3000)):
     """DCGAN on the 8x8 digits (batch 64): the judge's measures of ``judge.n`` samples at each
     checkpoint, with the training seconds so far.
 
     "ganlib" and "DCGAN tutorial" train the same networks (width 64, BatchNorm in both) with the
-    tutorial's settings; "course recipe" is ``recipes.DIGITS`` (R1, TTUR, decay over the second
-    half), stretched to the last checkpoint, on ``recipes.build_digits``'s networks.
+    tutorial's settings; "course recipe" is notebook 04's: ``recipes.DIGITS`` (TTUR, decay over
+    the second half) with R1 γ = 1, stretched to the last checkpoint, on ``recipes.build_digits``'s
+    networks with notebook 04's extra layers (``NOTEBOOK_04_NETWORKS``).
     """
     training.setup(seed=seed, threads=THREADS)
     loader = data.digits_loader(batch_size=64, split="train", seed=seed)  # as notebook 04
     curve, elapsed = [], 0.0
     if recipe == "course recipe":
-        stretched = dataclasses.replace(recipes.DIGITS, steps=checkpoints[-1])
-        gan = recipes.build_digits(stretched)
+        stretched = dataclasses.replace(recipes.DIGITS, r1=1.0, steps=checkpoints[-1])
+        gan = recipes.build_digits(stretched, **NOTEBOOK_04_NETWORKS)
         last = time.perf_counter()
 
         def measure(gan: training.GAN) -> None:
@@ -424,9 +428,10 @@ def main(argv: list[str] | None = None) -> None:
               "DCGAN on the training split of scikit-learn's 8×8 digits (1,437 images), batch 64. *ganlib* and "
               "*DCGAN tutorial*: the same G and D (width 64, latent 32, BatchNorm), Adam 2e-4, β1 0.5; ganlib "
               "computes the non-saturating loss on "
-              "logits, the tutorial puts a sigmoid on D and uses BCELoss. *course recipe*: `recipes.DIGITS` as "
-              "notebook 04 trains it (R1 γ 0.1, TTUR 1e-3/2e-3, no BatchNorm in D, width 32), its decay "
-              "stretched over the second half of 3,000 steps. Quality, as notebooks 04 and 09 measure it: the "
+              "logits, the tutorial puts a sigmoid on D and uses BCELoss. *course recipe*: as notebook 04 "
+              "trains it, `recipes.DIGITS` with R1 γ 1 (TTUR 1e-3/2e-3, no BatchNorm in D, width 32) on "
+              "`recipes.build_digits(..., d_hidden=128, refine=True)`, its decay over the second half of "
+              "3,000 steps. Quality, as notebooks 04 and 09 measure it: the "
               f"share of {judge.n:,} samples the course's digits classifier (held-out accuracy "
               f"{100 * judge.test_accuracy:.1f} %) reads with probability ≥ 0.9, how many of the 10 digits "
               "are among them, and the FID against the training split in the classifier's features. "
