@@ -246,12 +246,12 @@ class LatentWalk(PictureFallback, W.VBox):
         fig = Figure(figsize=(12, 2.6), layout="constrained")
         axes = fig.subplots(1, self.steps + 1, width_ratios=[1] * self.steps + [2])
         for i, ax in enumerate(axes[:-1]):
-            ax.imshow(pictures[i, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+            ax.imshow(pictures[i, 0].numpy(), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
             ax.set_xticks([]), ax.set_yticks([])
             ax.set_title(f"t={i / (self.steps - 1):.2f}", fontsize=8)
             for spine in ax.spines.values():
                 spine.set(color="crimson" if i == current else "lightgray", linewidth=3 if i == current else 1)
-        axes[-1].imshow(pictures[current, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+        axes[-1].imshow(pictures[current, 0].numpy(), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
         axes[-1].set_axis_off()
         ratio = path[current].norm() / (self.latent_dim ** 0.5)
         axes[-1].set_title(f"{self.method.value}, t={self.t.value:.2f}\n|z| = {ratio:.2f} √d", fontsize=9)

@@ -105,3 +105,11 @@ def test_the_field_panel_titles_the_true_size_of_the_longest_arrow(playground, m
     assert title.startswith("step 2 · longest arrow |∂loss/∂x| = ")
     expected = playground.generator_arrows(fake[:80]).norm(dim=1).max().item()
     assert title.endswith(f"= {expected:.2g}")
+
+
+def test_latent_walk_draws_pixels_without_smoothing():
+    from ganlib import models
+
+    walk = widgets.LatentWalk(models.DCGANGenerator(latent_dim=4, image_size=8, width=8), latent_dim=4, steps=3)
+    images = [im for ax in walk.figure().axes for im in ax.get_images()]
+    assert len(images) == 4 and all(im.get_interpolation() == "nearest" for im in images)
