@@ -130,7 +130,20 @@ def test(args: list[str]) -> int:
     # with nbgrader's, the site extra for the test that builds one notebook into the site;
     # `lab` alone, what learners use, installs neither.
     ensure("lab", "test", "instructor", "site")
-    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+    return subprocess.call([str(PYTHON), "-m", "pytest", *parallel_options(args), *args], cwd=ROOT)
+
+
+def parallel_options(args: list[str]) -> list[str]:
+    """Two pytest-xdist workers where two CPUs are free (each pinned to its own, conftest.py);
+    each notebook stays in one worker, its cells in order. Nothing is added when the
+    arguments already choose (-n, --numprocesses, -p no:xdist) or one CPU is all there is."""
+    if any(a.startswith(("-n", "--numprocesses", "--dist")) or a in ("no:xdist", "-pno:xdist") for a in args):
+        return []
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS and Windows
+        cpus = os.cpu_count() or 1
+    return ["-n", "2", "--dist", "loadscope"] if cpus >= 2 else []
 
 
 def site(args: list[str]) -> int:

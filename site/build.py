@@ -79,9 +79,16 @@ def npm_package(name: str, version: str, integrity: str) -> Path:
         if digest != integrity:
             raise SystemExit(f"[site] {name}@{version}: the tarball's digest is {digest}, not the pinned {integrity}; "
                              "refusing to use it.")
-        folder.mkdir(parents=True, exist_ok=True)
+        # Unpacked beside the cache, then renamed into place: a second build running at the same
+        # time (the tests' two workers) sees either no package or all of it.
+        CACHE.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=CACHE, prefix=".unpacking-"))
         with tarfile.open(tarball) as archive:
-            archive.extractall(folder, filter="data")
+            archive.extractall(staging, filter="data")
+        try:
+            staging.rename(folder)
+        except OSError:  # the other build got there first with the same verified package
+            shutil.rmtree(staging, ignore_errors=True)
     return folder / "package"
 
 

@@ -117,3 +117,48 @@ def test_site_installs_the_site_extra_and_runs_the_builder_with_the_arguments(co
     course.calls.clear()
     assert course.main(["test", "tests/test_site.py"]) == 0
     assert course.calls[0][-1].endswith("[instructor,lab,site,test]")  # the tests build one notebook into the site
+
+
+@pytest.mark.parametrize(("cpus", "args", "added"), [
+    ({0, 1}, [], ["-n", "2", "--dist", "loadscope"]),
+    ({0, 1, 2, 3}, ["tests/test_losses.py"], ["-n", "2", "--dist", "loadscope"]),
+    ({0}, [], []),                                  # one CPU: the tests run in this process
+    ({0, 1}, ["-n", "0"], []),                      # the caller chose
+    ({0, 1}, ["-n0"], []),
+    ({0, 1}, ["--numprocesses=4"], []),
+    ({0, 1}, ["-p", "no:xdist"], []),
+])
+def test_the_test_command_runs_two_workers_where_two_cpus_are_free(course, monkeypatch, cpus, args, added):
+    monkeypatch.setattr(course.os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    assert course.parallel_options(args) == added
+    seen = []
+    monkeypatch.setattr(course, "ensure", lambda *extras: None)
+    monkeypatch.setattr(course.subprocess, "call", lambda command, cwd: seen.append(command) or 0)
+    assert course.test(args) == 0
+    assert seen[0][3:] == [*added, *args]
+
+
+def _root_conftest():
+    spec = importlib.util.spec_from_file_location("root_conftest_under_test", ROOT / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize(("worker", "count", "cpus", "pinned"), [
+    ("gw0", "2", {0, 1}, {0}),
+    ("gw1", "2", {0, 1}, {1}),
+    ("gw1", "2", {4, 6, 7}, {6}),   # the CPUs this process may use, not 0 and 1
+    ("gw1", "3", {0, 1}, None),     # more workers than CPUs: no pinning
+    ("", "", {0, 1}, None),         # not an xdist worker
+    ("gw0", "1", {0, 1}, None),     # one worker has the machine to itself
+])
+def test_each_worker_is_pinned_to_a_cpu_of_its_own(monkeypatch, worker, count, cpus, pinned):
+    conftest = _root_conftest()
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", worker)
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", count)
+    calls = []
+    monkeypatch.setattr(conftest.os, "sched_getaffinity", lambda pid: cpus, raising=False)
+    monkeypatch.setattr(conftest.os, "sched_setaffinity", lambda pid, mask: calls.append(mask), raising=False)
+    conftest._pin_this_worker()
+    assert calls == ([] if pinned is None else [pinned])
