@@ -200,7 +200,8 @@ def plot_history(
         for value, colour, who in ((d_eq, "tab:blue", "D"), (g_eq, "tab:orange", "G")):
             ax_loss.axhline(value, color=colour, ls=":", lw=1)
             ax_loss.annotate(f"{who}'s loss at D = 1/2: {value:.3f}", (0, value), xycoords=("axes fraction", "data"),
-                             xytext=(3, 2), textcoords="offset points", fontsize="x-small", color=colour)
+                             xytext=(3, 2), textcoords="offset points", fontsize="x-small", color=colour,
+                             bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1})
     if cool_down is not None:
         end = len(history["d_loss"])
         for ax in axes:
