@@ -139,6 +139,8 @@ def parallel_options(args: list[str]) -> list[str]:
     arguments already choose (-n, --numprocesses, -p no:xdist) or one CPU is all there is."""
     if any(a.startswith(("-n", "--numprocesses", "--dist")) or a in ("no:xdist", "-pno:xdist") for a in args):
         return []
+    # ganlib's training.available_cpus counts the same way (and cgroup quotas), but course.py runs
+    # on the system's python3, where torch, and so ganlib, may not be importable.
     try:
         cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows
