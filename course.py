@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Set up and run the GAN course in a project-local virtual environment (.venv).
 
-    python3 course.py lab     install if needed, then open JupyterLab at notebooks/
+    python3 course.py lab     install if needed, then open JupyterLab at learn/, your copies of the notebooks
     python3 course.py test    install if needed, then run every test and every notebook
+    python3 course.py learn   write (or refresh) learn/: the notebooks with each exercise's solution left out
     python3 course.py site    execute every notebook and build the course as a static site in build/site/
     python3 course.py bench   measure notebook times, trainer overhead, time to quality (benchmarks/)
     python3 course.py student write student versions of the notebooks into build/student/ (instructors)
     python3 course.py lock    re-resolve the pinned versions into constraints.txt (maintainers)
+    python3 course.py relink OWNER/NAME [BRANCH]   point every Binder badge and link at another repository
 
+`python3 course.py lab --solutions` opens the sources in notebooks/ (the worked solutions), and
+`python3 course.py lab FOLDER` any other folder (e.g. build/student).
 Extra arguments go to JupyterLab, pytest or the site's builder: `python3 course.py lab --no-browser`,
 `python3 course.py test tests/test_losses.py`, `python3 course.py site 00 04` (only those notebooks).
 Needs only Python 3.11+ to start (and, for `site`, npm the first time).
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +31,8 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
+NOTEBOOKS = ROOT / "notebooks"  # the sources: every exercise with its solution (instructors, maintainers)
+LEARN = ROOT / "learn"  # the learner's copies, written from the sources with the solutions left out
 VENV = ROOT / ".venv"
 PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / "course-install.json"
@@ -117,12 +124,47 @@ def ensure(*extras: str) -> None:
 
 
 def lab(args: list[str]) -> int:
+    """Open JupyterLab on the learner's copies (learn/), the sources (--solutions) or a folder.
+
+    JupyterLab serves the whole repository, so links from a notebook to ganlib's files work,
+    and opens its file browser at the folder chosen. A root folder given the JupyterLab way
+    (--ServerApp.root_dir, --notebook-dir) is passed on untouched.
+    """
+    args = list(args)
+    solutions = "--solutions" in args
+    args = [a for a in args if a != "--solutions"]
+    folder = None
+    if args and not args[0].startswith("-"):
+        folder = Path(args.pop(0)).expanduser().resolve()
+        if not folder.is_dir():
+            say(f"lab {folder}: no such folder. Give a folder to open (e.g. build/student), "
+                "--solutions for the notebooks with their solutions, or nothing for your copies in learn/.")
+            return 2
+    if solutions and folder is not None:
+        say("lab: give either --solutions or a folder, not both.")
+        return 2
     ensure("lab")
     if os.name != "nt" and os.geteuid() == 0 and "--allow-root" not in args:
         say("running as root (as in many containers): passing --allow-root to JupyterLab.")
         args = ["--allow-root", *args]
-    say("opening JupyterLab at notebooks/ (Ctrl+C twice to stop) ...")
-    return subprocess.call([str(PYTHON), "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT / 'notebooks'}", *args])
+    if any(a.split("=")[0] in ROOT_OPTIONS for a in args):
+        say("opening JupyterLab at the root folder you gave (Ctrl+C twice to stop) ...")
+        return subprocess.call([str(PYTHON), "-m", "jupyterlab", *args])
+    if folder is None and not solutions:
+        for line in write_learner_copies():
+            say(line)
+    root, start = ROOT, (folder or (NOTEBOOKS if solutions else LEARN))
+    if not start.is_relative_to(ROOT):
+        root = start
+    where = start.relative_to(root).as_posix()
+    say(f"opening JupyterLab at {start} (Ctrl+C twice to stop) ...")
+    url = "/lab/tree/" + where if where != "." else "/lab"
+    return subprocess.call([str(PYTHON), "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+                            f"--LabApp.default_url={url}", *args])
+
+
+# JupyterLab's own ways to choose the folder it serves; course.py then adds none of its own.
+ROOT_OPTIONS = {"--ServerApp.root_dir", "--ServerApp.notebook_dir", "--notebook-dir", "--NotebookApp.notebook_dir"}
 
 
 def test(args: list[str]) -> int:
@@ -222,6 +264,87 @@ def student(args: list[str]) -> int:
     return 0
 
 
+LEARNER_NOTE = (
+    "\n\n> **Your copy.** Each exercise below has a stub for you to fill in and a self-check to run. "
+    "When you have tried one, its worked solution is in the course's source of this notebook, "
+    "[`notebooks/{name}`](../notebooks/{name})."
+)
+COPIES = ".course-copies.json"  # in learn/: the cells' sources of each copy as written, to tell edits apart
+
+
+def learner_notebook(path: Path) -> dict:
+    """The notebook at ``path`` as a learner gets it: the student version, with a note on where the solutions are."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb["cells"] = [student_cell(cell) for cell in nb["cells"]]
+    nb["metadata"].pop("celltoolbar", None)
+    title = nb["cells"][0]
+    title["source"] = "".join(title["source"]) + LEARNER_NOTE.format(name=path.name)
+    return nb
+
+
+def _sources_digest(nb: dict) -> str:
+    """What a learner writes: the cells' types and sources (not outputs, counts or metadata)."""
+    cells = [(c["cell_type"], "".join(c["source"])) for c in nb.get("cells", [])]
+    return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
+
+
+def write_learner_copies(out: Path | None = None) -> list[str]:
+    """Write each source notebook's learner copy into ``out`` (learn/), or refresh it.
+
+    A copy is written when it is missing, and rewritten when the course's version changed and
+    the learner has not edited the copy (its cells are as written: running it, which adds
+    outputs, is not editing). A copy the learner edited is never overwritten. Returns what it did,
+    one line per notebook that needs a word.
+    """
+    out = out or LEARN
+    out.mkdir(parents=True, exist_ok=True)
+    record_path = out / COPIES
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = {}
+    said, written = [], []
+    for source in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        nb = learner_notebook(source)
+        target = out / source.name
+        new = _sources_digest(nb)
+        if target.exists():
+            try:
+                have = _sources_digest(json.loads(target.read_text(encoding="utf-8")))
+            except (OSError, ValueError):
+                have = None
+            if have == new:
+                record[source.name] = new
+                continue
+            if new == record.get(source.name):  # the course has not changed since: the learner's edits stay
+                continue
+            if have != record.get(source.name):
+                said.append(f"kept your copy of {source.name}: it has your changes, and the course's version "
+                            f"changed since. To get the new one, rename yours (e.g. to mine_{source.name}) "
+                            "and run this again.")
+                continue
+        tmp = target.with_name(f".{target.name}.tmp")
+        tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        os.replace(tmp, target)
+        record[source.name] = new
+        written.append(source.name)
+    record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if written:
+        said.insert(0, f"wrote your copies of {len(written)} notebook{'s' * (len(written) != 1)} into {out} "
+                       "(exercises with stubs; the solutions stay in notebooks/).")
+    return said
+
+
+def learn(args: list[str]) -> int:
+    """Write or refresh the learner's copies in learn/ (no install needed: Binder's postBuild uses it)."""
+    if args:
+        say(f"learn takes no arguments (got {' '.join(args)}); it writes your copies into {LEARN}.")
+        return 2
+    for line in write_learner_copies() or [f"your copies in {LEARN} are up to date."]:
+        say(line)
+    return 0
+
+
 def lock(args: list[str]) -> int:
     """Resolve everything afresh in a scratch environment and pin the result."""
     pins = [line for line in CONSTRAINTS.read_text().splitlines() if line.startswith(("torch==", "torchvision=="))]
@@ -238,8 +361,61 @@ def lock(args: list[str]) -> int:
     return 0
 
 
+# Every link to the published course: Binder badges (to a learner's copy, or a folder) and the repository.
+BINDER_LINK = re.compile(r"https://mybinder\.org/v2/gh/(?P<repo>[\w.-]+/[\w.-]+)/(?P<branch>[\w.-]+)\?urlpath=")
+REPOSITORY_LINK = re.compile(r"https://github\.com/(?P<repo>[\w.-]+/[\w.-]+?)(?=[/)\s\"'#]|$)")
+REPOSITORY_SETTING = re.compile(r'(\[tool\.gan-course\]\s*\nrepository = ")([^"]*)("\s*\nbranch = ")([^"]*)(")')
+
+
+def repository() -> tuple[str, str]:
+    """(owner/name, branch) where the course is published: pyproject.toml's [tool.gan-course]."""
+    import tomllib
+
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["gan-course"]
+    return settings["repository"], settings["branch"]
+
+
+def binder_url(path: str) -> str:
+    """The Binder link that opens ``path`` (relative to the repository's root) in JupyterLab."""
+    repo, branch = repository()
+    return f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=lab/tree/{path}"
+
+
+def linked_files() -> list[Path]:
+    """The files that spell out the repository: the READMEs, INSTRUCTORS.md and the source notebooks."""
+    return sorted([*ROOT.glob("README*.md"), ROOT / "INSTRUCTORS.md", *NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")])
+
+
+def relink(args: list[str]) -> int:
+    """Point every Binder badge and repository link at OWNER/NAME (and BRANCH, default: unchanged)."""
+    if not 1 <= len(args) <= 2 or not re.fullmatch(r"[\w.-]+/[\w.-]+", args[0]):
+        say("relink: give the repository as OWNER/NAME, and optionally the branch: "
+            "python3 course.py relink my-org/gan-course main")
+        return 2
+    old_repo, old_branch = repository()
+    repo, branch = args[0], (args[1] if len(args) == 2 else old_branch)
+    if not re.fullmatch(r"[\w.-]+", branch):
+        say(f"relink: {branch!r} is not a branch name (letters, digits, '.', '_' and '-').")
+        return 2
+    changed = []
+    for path in linked_files():
+        text = path.read_text(encoding="utf-8")
+        new = BINDER_LINK.sub(f"https://mybinder.org/v2/gh/{repo}/{branch}?urlpath=", text)
+        new = REPOSITORY_LINK.sub(lambda m: f"https://github.com/{repo}" if m["repo"] == old_repo else m[0], new)
+        if new != text:
+            path.write_text(new, encoding="utf-8")
+            changed.append(path.relative_to(ROOT).as_posix())
+    pyproject = ROOT / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    pyproject.write_text(REPOSITORY_SETTING.sub(lambda m: f"{m[1]}{repo}{m[3]}{branch}{m[5]}", text), encoding="utf-8")
+    say(f"the course now points at {repo} ({branch}); was {old_repo} ({old_branch}). "
+        f"Rewrote the links in {len(changed)} file{'s' * (len(changed) != 1)} and pyproject.toml's [tool.gan-course].")
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    commands = {"lab": lab, "test": test, "site": site, "bench": bench, "student": student, "lock": lock}
+    commands = {"lab": lab, "test": test, "learn": learn, "site": site, "bench": bench, "student": student,
+                "lock": lock, "relink": relink}
     if sys.version_info < (3, 11):  # noqa: UP036 (course.py may be started by an older python3)
         say(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}. Run course.py with a newer python3.")
         return 2

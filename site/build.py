@@ -8,7 +8,10 @@ does), from notebooks/ so its relative paths hold, and its widgets' final state 
 The executed copies, a home page written from the README's notebook table, this folder's conf.py
 and the JavaScript the pages need go into build/site-src/; Sphinx turns that into build/site/.
 The home page lists the notebooks in order: number, title, what you do (the README's column) and
-its Binder link (the README's badge, pointed at that notebook).
+its Binder link. Pages live under learn/, as the learner's copies do, so a page's Binder link and
+launch button open the learner's copy (exercises with stubs); on the page itself each solution is
+folded away behind a "Show the solution" button. The repository the links name is pyproject.toml's
+[tool.gan-course]; the Binder badge is served from the site (site/binder-badge.svg).
 The JavaScript (the widgets' HTML manager, MathJax) comes from the npm registry at pinned versions,
 checked against their published digests and kept in build/site-cache/, so a page needs no network
 when it is viewed. Needs npm (Node.js) the first time.
@@ -33,8 +36,13 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+import course  # noqa: E402  (the repository's settings and the learner's copies: one place for both)
+
 SITE = ROOT / "site"
 NOTEBOOKS = ROOT / "notebooks"
+LEARN = "learn"  # pages live where the learner's copies do, so each page's Binder button opens that copy
+BADGE = "https://mybinder.org/badge_logo.svg"  # the badge in each notebook; the site serves its own copy
 CACHE = ROOT / "build" / "site-cache"  # the npm packages, fetched once
 OUT = ROOT / "build" / "site"  # the site; its sources are staged beside it, in <out>-src
 TIMEOUT = 900  # seconds a cell may run
@@ -105,13 +113,9 @@ def vendor(static: Path) -> None:
 
 
 def binder() -> tuple[str, str, str]:
-    """(owner/name, branch, the Binder URL before the notebook's path), read from the README's badge."""
-    match = re.search(r"https://mybinder\.org/v2/gh/([\w.-]+/[\w.-]+)/([\w./-]+?)\?urlpath=lab/tree/notebooks/",
-                      (ROOT / "README.md").read_text(encoding="utf-8"))
-    if not match:
-        raise SystemExit("[site] the README has no Binder link of the form "
-                         "https://mybinder.org/v2/gh/OWNER/NAME/BRANCH?urlpath=lab/tree/notebooks/...")
-    return match[1], match[2], match[0]
+    """(owner/name, branch, the Binder URL before a learner's notebook's name), from pyproject.toml."""
+    repo, branch = course.repository()
+    return repo, branch, course.binder_url(f"{LEARN}/")
 
 
 def what_you_do() -> dict[str, str]:
@@ -134,6 +138,34 @@ def title(nb: nbformat.NotebookNode, path: Path) -> str:
     return path.stem
 
 
+def for_the_page(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The executed notebook as its page shows it: each solution folded away behind a button
+    (one deliberate click), and the Binder badge drawn from the site's own copy."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader"):
+            cell.source = for_reading(cell.source)
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            tags = cell.metadata.setdefault("tags", [])
+            if "hide-input" not in tags:
+                tags.append("hide-input")
+            cell.metadata["mystnb"] = {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"}
+        if cell.cell_type == "markdown" and BADGE in cell.source:
+            cell.source = cell.source.replace(BADGE, "../_static/binder-badge.svg")
+    return nb
+
+
+def for_reading(source: str) -> str:
+    """A graded cell's source without what only nbgrader reads: the solution markers and the hidden tests."""
+    lines, hidden = [], False
+    for line in source.split("\n"):
+        marker = line.strip()
+        if marker in ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"):
+            hidden = marker.startswith("### BEGIN")
+        elif not hidden and marker not in ("### BEGIN SOLUTION", "### END SOLUTION"):
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
@@ -145,9 +177,9 @@ def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
 
 def home_page(rows: list[tuple[str, str, str, str]], owner_repo: str) -> str:
     table = ["| # | notebook | what you do | run it |", "|---|---|---|---|"]
-    table += [f"| {name[:2]} | [{heading}](notebooks/{name}) | {doing} | [Binder]({url}) |"
+    table += [f"| {name[:2]} | [{heading}]({LEARN}/{name}) | {doing} | [Binder]({url}) |"
               for name, heading, doing, url in rows]
-    toctree = "\n".join(f"notebooks/{name[:-len('.ipynb')]}" for name, _, _, _ in rows)
+    toctree = "\n".join(f"{LEARN}/{name[:-len('.ipynb')]}" for name, _, _, _ in rows)
     return f"""# Generative Adversarial Networks: a hands-on course
 
 Numbered notebooks that teach GANs, from the minimax objective to applications and the hard
@@ -188,14 +220,15 @@ def main(argv: list[str] | None = None) -> int:
 
     if staging.exists():
         shutil.rmtree(staging)
-    (staging / "notebooks").mkdir(parents=True)
+    (staging / LEARN).mkdir(parents=True)
     vendor(staging / "_static")
+    shutil.copy2(SITE / "binder-badge.svg", staging / "_static" / "binder-badge.svg")
     rows = []
     for path in paths:
         say(f"executing {path.name} ...")
         nb, seconds = execute(path)
         say(f"  {path.name}: {seconds:.1f} s")
-        nbformat.write(nb, staging / "notebooks" / path.name)
+        nbformat.write(for_the_page(nb), staging / LEARN / path.name)
         rows.append((path.name, title(nb, path), doing.get(path.name, ""), binder_url + path.name))
     (staging / "index.md").write_text(home_page(rows, owner_repo), encoding="utf-8")
     shutil.copy2(SITE / "conf.py", staging / "conf.py")

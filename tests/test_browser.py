@@ -214,8 +214,8 @@ def test_the_static_site_shows_a_notebooks_figures_and_finished_progress_bars(si
     requests = []
     page.on("request", lambda request: requests.append((request.resource_type, request.url)))
     page.goto(f"{site_server}/index.html")
-    assert page.locator("a.right-next").get_attribute("href").startswith("notebooks/")  # the first notebook
-    link = page.locator("article a[href^='notebooks/']").first
+    assert page.locator("a.right-next").get_attribute("href").startswith("learn/")  # the first notebook
+    link = page.locator("article a[href^='learn/']").first
     title = link.inner_text()
     link.click()
     page.wait_for_load_state("load")
@@ -241,9 +241,20 @@ def test_the_static_site_shows_a_notebooks_figures_and_finished_progress_bars(si
     bars.first.scroll_into_view_if_needed()
     page.screenshot(path=str(_shots() / "site_notebook.png"))
 
-    # Nothing the page runs or draws with came from another site (a CDN).
-    code = [url for kind, url in requests if kind in ("script", "stylesheet", "font")]
-    assert code and not [url for url in code if not url.startswith(site_server)]
+    # Each solution is folded away until asked for: one deliberate click.
+    toggle = page.get_by_text("Show the solution").first
+    solution = page.locator(".tag_hide-input details").first
+    assert toggle.count() and not solution.evaluate("el => el.open")
+    toggle.click()
+    assert solution.evaluate("el => el.open")
+
+    # Nothing the page runs, draws or shows came from another site (a CDN, a badge service).
+    kinds = {kind for kind, _ in requests}
+    assert {"script", "stylesheet", "image"} <= kinds, kinds
+    off_site = [url for _, url in requests if not url.startswith((site_server, "data:", "blob:"))]
+    print(f"requests: {len(requests)}, of which images {sum(k == 'image' for k, _ in requests)}; "
+          f"to other sites: {len(off_site)}")
+    assert off_site == [], off_site
 
     # And back home through the page's own navigation.
     page.locator("a.left-prev").click()

@@ -1,6 +1,7 @@
 """course.py, the README's two commands: reuse an installed environment, reinstall on change."""
 
 import importlib.util
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -162,3 +163,111 @@ def test_each_worker_is_pinned_to_a_cpu_of_its_own(monkeypatch, worker, count, c
     monkeypatch.setattr(conftest.os, "sched_setaffinity", lambda pid, mask: calls.append(mask), raising=False)
     conftest._pin_this_worker()
     assert calls == ([] if pinned is None else [pinned])
+
+
+# The learner's path: `python3 course.py lab` opens learn/, copies of the notebooks without the solutions.
+
+SOLVED = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "# 00 · Title\n\nIntro."},
+        {"cell_type": "code", "metadata": {"nbgrader": {"solution": True, "grade": False, "grade_id": "ex",
+                                                        "locked": False}},
+         "source": "def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION",
+         "outputs": [], "execution_count": None},
+    ],
+    "metadata": {"kernelspec": {"name": "gan-course"}}, "nbformat": 4, "nbformat_minor": 5,
+}
+
+
+@pytest.fixture
+def sources(course, monkeypatch):
+    """A course with one source notebook, its learner's copies to go into learn/."""
+    notebooks = course.ROOT / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "00_title.ipynb").write_text(json.dumps(SOLVED))
+    monkeypatch.setattr(course, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(course, "LEARN", course.ROOT / "learn")
+    return notebooks / "00_title.ipynb"
+
+
+def _copy(course):
+    return json.loads((course.LEARN / "00_title.ipynb").read_text())
+
+
+def test_the_learners_copy_has_the_stub_and_says_where_the_solution_is(course, sources):
+    said = course.write_learner_copies()
+    assert said and "wrote your copies of 1 notebook" in said[0]
+    copy = _copy(course)
+    assert "### BEGIN SOLUTION" not in json.dumps(copy) and "return 2 * x" not in json.dumps(copy)
+    assert "raise NotImplementedError()" in copy["cells"][1]["source"]
+    assert "[`notebooks/00_title.ipynb`](../notebooks/00_title.ipynb)" in copy["cells"][0]["source"]
+    assert course.write_learner_copies() == []  # nothing changed: nothing written, nothing said
+
+
+def test_a_copy_the_learner_only_ran_is_refreshed_when_the_course_changes(course, sources):
+    course.write_learner_copies()
+    ran = _copy(course)
+    ran["cells"][1]["outputs"], ran["cells"][1]["execution_count"] = [{"output_type": "stream", "text": "x"}], 3
+    (course.LEARN / "00_title.ipynb").write_text(json.dumps(ran))
+    sources.write_text(sources.read_text().replace("Intro.", "A better intro."))
+    said = course.write_learner_copies()
+    assert said and "wrote" in said[0] and "A better intro." in _copy(course)["cells"][0]["source"]
+
+
+def test_a_copy_the_learner_edited_is_never_overwritten(course, sources):
+    course.write_learner_copies()
+    mine = _copy(course)
+    mine["cells"][1]["source"] = "def f(x):\n    return x + x  # my answer"
+    (course.LEARN / "00_title.ipynb").write_text(json.dumps(mine))
+    assert course.write_learner_copies() == []  # the course did not change: nothing to say
+    sources.write_text(sources.read_text().replace("Intro.", "A better intro."))
+    (said,) = course.write_learner_copies()
+    assert "kept your copy of 00_title.ipynb" in said and "rename yours" in said
+    assert _copy(course)["cells"][1]["source"].endswith("# my answer")
+
+
+def test_the_learn_command_writes_the_copies_and_needs_no_install(course, sources, capsys):
+    assert course.main(["learn"]) == 0
+    assert (course.LEARN / "00_title.ipynb").exists() and course.calls == []  # no pip, no kernel
+    assert course.main(["learn"]) == 0 and "up to date" in capsys.readouterr().out
+    assert course.main(["learn", "extra"]) == 2
+
+
+@pytest.fixture
+def opened(course, sources, monkeypatch):
+    """The JupyterLab command `course.py lab` would run, with the install skipped."""
+    seen = []
+    monkeypatch.setattr(course, "ensure", lambda *extras: None)
+    monkeypatch.setattr(course.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(course.subprocess, "call", lambda command: seen.append(command[3:]) or 0)
+    return seen
+
+
+def test_lab_opens_the_learners_copies_with_the_whole_repository_served(course, opened):
+    assert course.main(["lab", "--no-browser"]) == 0
+    assert opened[-1] == [f"--ServerApp.root_dir={course.ROOT}", "--LabApp.default_url=/lab/tree/learn",
+                          "--no-browser"]
+    assert (course.LEARN / "00_title.ipynb").exists()
+
+
+def test_lab_opens_the_solutions_or_a_folder_on_request(course, opened, tmp_path_factory):
+    assert course.main(["lab", "--solutions"]) == 0
+    assert opened[-1][1] == "--LabApp.default_url=/lab/tree/notebooks"
+    (course.ROOT / "build" / "student").mkdir(parents=True)
+    assert course.main(["lab", str(course.ROOT / "build" / "student"), "--port", "8890"]) == 0
+    assert opened[-1][1:] == ["--LabApp.default_url=/lab/tree/build/student", "--port", "8890"]
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    assert course.main(["lab", str(elsewhere)]) == 0
+    assert opened[-1][:2] == [f"--ServerApp.root_dir={elsewhere}", "--LabApp.default_url=/lab"]
+
+
+def test_a_root_folder_given_the_jupyterlab_way_is_passed_on_alone(course, opened):
+    assert course.main(["lab", "--ServerApp.root_dir=build/student"]) == 0
+    assert opened[-1] == ["--ServerApp.root_dir=build/student"]  # no second root_dir: no clash
+
+
+def test_lab_refuses_a_missing_folder_and_says_what_it_takes(course, opened, capsys):
+    assert course.main(["lab", "no/such/folder"]) == 2
+    said = capsys.readouterr().out
+    assert "no such folder" in said and "--solutions" in said and "learn/" in said
+    assert opened == []

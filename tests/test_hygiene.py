@@ -4,13 +4,16 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-BINDER = "https://mybinder.org/v2/gh/gan-course/gan-course/main?urlpath=lab/tree/notebooks/"
+# The learner's copy of each notebook (learn/), in the repository pyproject.toml names (tests/test_links.py).
+_REPOSITORY = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["gan-course"]
+BINDER = f"https://mybinder.org/v2/gh/{_REPOSITORY['repository']}/{_REPOSITORY['branch']}?urlpath=lab/tree/learn/"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)

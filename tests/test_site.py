@@ -16,7 +16,7 @@ def site():
 
 
 def _page(site):
-    (page,) = (site / "notebooks").glob(f"{NOTEBOOK}_*.html")
+    (page,) = (site / builder.LEARN).glob(f"{NOTEBOOK}_*.html")
     return page, page.read_text(encoding="utf-8")
 
 
@@ -24,11 +24,12 @@ def test_the_home_page_lists_the_notebook_with_what_you_do_and_its_binder_link(s
     home = (site / "index.html").read_text(encoding="utf-8")
     page, _ = _page(site)
     name = page.stem + ".ipynb"
-    assert f'href="notebooks/{page.name}"' in home
+    assert f'href="learn/{page.name}"' in home
     readme_row = builder.what_you_do()[name]
     assert readme_row.split(";")[0] in home  # the README's "what you do", first clause
     owner_repo, branch, _ = builder.binder()
-    assert f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/notebooks/{name}" in home
+    # Binder opens the learner's copy (learn/), exercises before their answers.
+    assert f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/learn/{name}" in home
 
 
 def test_a_notebook_page_has_its_figures_its_outputs_and_its_widgets_final_state(site):
@@ -49,7 +50,7 @@ def test_pages_link_home_and_load_nothing_from_other_sites(site):
     # Previous/next: the home page leads to the first notebook, which leads back home.
     assert re.search(r'<a class="left-prev"\s+href="\.\./index\.html"', html)
     home = (site / "index.html").read_text(encoding="utf-8")
-    assert re.search(rf'<a class="right-next"\s+href="notebooks/{page.name}"', home)
+    assert re.search(rf'<a class="right-next"\s+href="learn/{page.name}"', home)
     for path in (site / "index.html", page):
         text = path.read_text(encoding="utf-8")
         scripts = re.findall(r'<script[^>]+src="([^"]+)"', text)
@@ -60,12 +61,22 @@ def test_pages_link_home_and_load_nothing_from_other_sites(site):
     assert (site / "_static" / "vendor" / "html-manager" / "embed.js").stat().st_size > 1_000_000
 
 
+def test_each_solution_is_folded_away_and_the_badge_is_the_sites_own(site):
+    page, html = _page(site)
+    import nbformat
+
+    source = nbformat.read(next((ROOT / "notebooks").glob(f"{NOTEBOOK}_*.ipynb")), as_version=4)
+    solutions = [c for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert solutions and html.count("Show the solution") == len(solutions)
+    assert builder.BADGE not in html and re.search(r'<img[^>]+src="\.\./_images/binder-badge\.svg"', html)
+
+
 def test_the_readme_table_and_badge_are_read():
     rows = builder.what_you_do()
     notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     assert sorted(rows) == notebooks and all(rows.values())
     owner_repo, branch, url = builder.binder()
-    assert re.fullmatch(r"[\w.-]+/[\w.-]+", owner_repo) and branch and url.endswith("/notebooks/")
+    assert re.fullmatch(r"[\w.-]+/[\w.-]+", owner_repo) and branch and url.endswith("/learn/")
 
 
 def _fake_npm_pack(monkeypatch, tmp_path):
@@ -115,3 +126,9 @@ def test_a_notebooks_title_is_its_first_heading_without_its_number():
     assert builder.title(nb, builder.Path("03_losses.ipynb")) == "Loss functions"
     nb.cells = []
     assert builder.title(nb, builder.Path("03_losses.ipynb")) == "03_losses"
+
+
+def test_a_page_shows_the_solution_without_nbgraders_markers_and_hidden_tests():
+    source = ("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
+              "result = check(f)\n### BEGIN HIDDEN TESTS\nassert result.passed\n### END HIDDEN TESTS\nprint(result)")
+    assert builder.for_reading(source) == "def f(x):\n    return 2 * x\nresult = check(f)\nprint(result)"
