@@ -18,7 +18,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 # conda-forge names that differ from the PyPI distribution's name.
-CONDA_NAMES = {"torch": "pytorch"}
+CONDA_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base"}
 
 
 def _top_level_imports(source: str) -> set[str]:
@@ -98,13 +98,36 @@ def test_constraints_pin_every_package_exactly():
     assert (pins["torch"], pins["torchvision"]) == ("2.14.1", "0.29.1")
 
 
+def _conda_specs(path: str) -> list[str]:
+    return [d for d in yaml.safe_load((ROOT / path).read_text())["dependencies"] if isinstance(d, str)]
+
+
+def _conda_name(spec: str) -> str:
+    return _normalise(re.split(r"[=<> \[]", spec, maxsplit=1)[0])
+
+
+# The test tools: in the root environment.yml (for conda users who run the notebooks as tests),
+# never on Binder, where learners only work through the course.
+TEST_TOOLS = {"nbval", "pytest", "ruff", "pyyaml"}
+
+
 @pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
 def test_conda_environments_cover_ganlib_and_the_notebooks(path):
     spec = yaml.safe_load((ROOT / path).read_text())
     assert spec["channels"] == ["conda-forge"]
-    names = {_normalise(re.split(r"[=<> []", d, maxsplit=1)[0]) for d in spec["dependencies"] if isinstance(d, str)}
-    needed = {CONDA_NAMES.get(d, d) for d in _distributions(COURSE)} | {"jupyterlab", "ipykernel", "nbval", "pytest"}
+    names = {_conda_name(d) for d in _conda_specs(path)}
+    needed = {CONDA_NAMES.get(d, d) for d in _distributions(COURSE)} | {"jupyterlab", "ipykernel"}
     assert needed <= names, f"{path} lacks {sorted(needed - names)}"
+    assert "matplotlib" not in names  # conda-forge's matplotlib pulls in Qt; matplotlib-base does not
+    if path.startswith("binder"):
+        assert not names & TEST_TOOLS, f"{path} installs test tools a learner does not need: {names & TEST_TOOLS}"
+    else:
+        assert TEST_TOOLS <= names
+
+
+def test_the_root_environment_is_binders_plus_the_test_tools():
+    binder, root = _conda_specs("binder/environment.yml"), _conda_specs("environment.yml")
+    assert [s for s in root if _conda_name(s) not in TEST_TOOLS] == binder
 
 
 def _pins() -> dict[str, str]:
@@ -117,45 +140,69 @@ def _pins() -> dict[str, str]:
     return pins
 
 
-# conda-forge skips some of their patch releases and publishes new series late: these allow
-# constraints.txt's minor series or the one before, CPU builds.
-SERIES_ONLY = {"pytorch", "torchvision"}
-SERIES_SPEC = re.compile(r"(?P<name>[a-z]+)\[version='>=(?P<low>[\d.]+),<(?P<high>[\d.]+)', build='cpu\*'\]")
+# Releases seen on conda-forge on 2026-12-07 (its feedstocks, and for those marked "newest seen",
+# the newest in the snapshots available then): each range must admit it, so its lower bound is a
+# release that exists. repo2docker's base environment (jupyterlab 4.4.9, notebook 7.4.7, which pins
+# jupyterlab to 4.4) must stay a solution too.
+ON_CONDA_FORGE = {
+    "pytorch": "2.13.0", "torchvision": "0.28.0", "numpy": "2.4.6", "scipy": "1.17.1",
+    "scikit-image": "0.26.0", "nbval": "0.11.0", "pyyaml": "6.0.3", "matplotlib-base": "3.11.2",
+    "scikit-learn": "1.9.1", "tqdm": "4.70.1",
+    # newest seen
+    "ipywidgets": "8.1.8", "jupyterlab": "4.6.0", "ipykernel": "7.3.0", "ipython": "9.13.0",
+    "pytest": "9.1.1", "ruff": "0.16.2",
+}
+REPO2DOCKER_BASE = {"jupyterlab": "4.4.9"}
+PIP_NAMES = {"pytorch": "torch", "matplotlib-base": "matplotlib"}
+
+
+def _next_minor(version: str) -> str:
+    major, minor = version.split(".")[:2]
+    return f"{major}.{int(minor) + 1}.0"
 
 
 @pytest.mark.parametrize("path", ["environment.yml", "binder/environment.yml"])
-def test_conda_pins_are_the_versions_the_tests_ran(path):
-    pins = _pins()
-    pip_names = {conda: pip for pip, conda in CONDA_NAMES.items()}
-    checked = set()
-    for dependency in yaml.safe_load((ROOT / path).read_text())["dependencies"]:
-        series = SERIES_SPEC.fullmatch(dependency)
-        if series:
-            name = series["name"]
-            major, minor = (int(v) for v in pins[_normalise(pip_names.get(name, name))].split(".")[:2])
-            assert name in SERIES_ONLY and (series["low"], series["high"]) == (f"{major}.{minor - 1}",
-                                                                               f"{major}.{minor + 1}"), (
-                f"{path}: {dependency!r} should allow {major}.{minor - 1} or {major}.{minor}, CPU builds")
-            checked.add(name)
+def test_each_conda_range_admits_what_pip_installs_and_what_conda_forge_has(path, capsys):
+    """Every line parsed as conda parses it (py-rattler's MatchSpec); its range holds the version pip
+    installs (constraints.txt) and the release found on conda-forge, and stops before the next
+    minor series after the pip-tested one."""
+    rattler = pytest.importorskip("rattler", reason="py-rattler (the test extra) parses conda's specs")
+    pins, rows = _pins(), []
+    for line in _conda_specs(path):
+        spec = rattler.MatchSpec(line)
+        name = spec.name.normalized
+        if name in ("python", "pip"):  # not pip-installed; python 3.12 has conda-forge's PyTorch builds
             continue
-        name, _, rest = dependency.partition("=")
-        if name in ("python", "pip"):
-            continue
-        version, _, build = rest.partition("=")
-        pinned = pins[_normalise(pip_names.get(name, name))]
-        assert name not in SERIES_ONLY, f"{path}: {dependency!r} should allow two minor series (see SERIES_SPEC)"
-        assert version == pinned and not build, (
-            f"{path}: {dependency!r} should be {name}={pinned}, the version constraints.txt pins")
-        checked.add(name)
-    assert {"pytorch", "torchvision", "numpy", "jupyterlab", "ipywidgets"} <= checked
+        versions = rattler.VersionSpec(str(spec.version))
+        pip = pins[_normalise(PIP_NAMES.get(name, name))]
+        seen = ON_CONDA_FORGE[name]
+        assert versions.matches(rattler.Version(pip)), f"{path}: {line!r} excludes {pip}, what pip installs"
+        assert versions.matches(rattler.Version(seen)), f"{path}: {line!r} excludes {seen}, found on conda-forge"
+        assert not versions.matches(rattler.Version(_next_minor(pip))), (
+            f"{path}: {line!r} admits {_next_minor(pip)}, a series nobody has run the course on")
+        if name in REPO2DOCKER_BASE:
+            assert versions.matches(rattler.Version(REPO2DOCKER_BASE[name])), f"{line!r} excludes repo2docker's base"
+        rows.append(f"  {line:50s} pip {pip:8s} conda-forge {seen:8s} next series {_next_minor(pip)}: excluded")
+    assert {"pytorch", "torchvision", "numpy", "jupyterlab", "ipywidgets"} <= {r.split()[0].split("[")[0]
+                                                                                 for r in rows}
+    with capsys.disabled():
+        print(f"\n{path}: every range admits pip's version and conda-forge's release\n" + "\n".join(rows))
 
 
-def test_binder_matches_the_conda_environment_and_installs_ganlib():
-    assert (ROOT / "binder/environment.yml").read_text() == (ROOT / "environment.yml").read_text()
+def test_cpu_builds_of_pytorch_and_torchvision():
+    rattler = pytest.importorskip("rattler", reason="py-rattler (the test extra) parses conda's specs")
+    for path in ("environment.yml", "binder/environment.yml"):
+        builds = {rattler.MatchSpec(s).name.normalized: str(rattler.MatchSpec(s).build)
+                  for s in _conda_specs(path) if _conda_name(s) in ("pytorch", "torchvision")}
+        assert builds == {"pytorch": "cpu*", "torchvision": "cpu*"}, (path, builds)
+
+
+def test_binder_installs_ganlib_and_writes_the_learners_copies():
     post_build = (ROOT / "binder/postBuild").read_text()
     assert post_build.startswith("#!") and "set -e" in post_build.splitlines()[1:3]
     assert re.search(r"pip install .*-e \.", post_build)
     assert "ipykernel install --sys-prefix --name gan-course" in post_build
+    assert "python course.py learn" in post_build
 
 
 def test_every_ganlib_package_is_listed_for_a_non_editable_install():
