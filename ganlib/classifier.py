@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._paths import as_path
 from .data import load_digits, tensor_loader
 
 __all__ = [
@@ -128,7 +129,7 @@ def train_digits_classifier(seed: int = 0, epochs: int = 30, progress: bool = Fa
 
 def load_digits_classifier(path: str | Path = WEIGHTS) -> DigitsClassifier:
     """The shipped classifier, in evaluation mode (``weights_only=True``: tensors and numbers only)."""
-    path = Path(path)
+    path = as_path("path", path, "a weights file")
     if not path.is_file():
         raise FileNotFoundError(
             f"No classifier weights at {path}. Recreate them with `python -m ganlib.classifier --out {path}`."

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
+from ._paths import as_path
+
 __all__ = [
     "GRID",
     "RING",
@@ -199,8 +201,13 @@ def load_mnist(
     ``download=True``, internet. Offline this raises ``DatasetUnavailableError`` with one
     short message naming the offline alternative, ``load_digits``.
     """
-    if kind not in _ONLINE:
+    # Every argument is checked before torchvision creates folders under root.
+    root = as_path("root", root, "the folder for the dataset's files")
+    if not isinstance(kind, str) or kind not in _ONLINE:
         raise ValueError(f"kind={kind!r}: use 'mnist' or 'fashion' (Fashion-MNIST).")
+    for name, value in (("train", train), ("download", download)):
+        if not isinstance(value, bool):
+            raise ValueError(f"{name}={value!r}: expected True or False.")
     from torchvision import datasets
 
     cls = getattr(datasets, _ONLINE[kind])

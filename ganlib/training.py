@@ -28,6 +28,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._paths import as_path
 from .losses import GANLoss, get_loss
 from .regularizers import clip_weights
 
@@ -410,6 +411,8 @@ def train(
         raise ValueError(f"steps={steps!r}: expected a positive number of training steps.")
     if not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every < 1:
         raise ValueError(f"checkpoint_every={checkpoint_every!r}: expected a positive integer.")
+    if checkpoint is not None:  # checked now, not at the first save 500 steps in
+        checkpoint = as_path("checkpoint", checkpoint, "a file to save the training state to")
     batches = forever(data)
     gan.generator.train()
     gan.discriminator.train()
@@ -430,7 +433,7 @@ def train(
 
 def save_checkpoint(gan: GAN, path: str | Path) -> Path:
     """Save ``gan`` to ``path`` atomically: write a temporary file, then rename it over."""
-    path = Path(path)
+    path = as_path("path", path, "a file to save the training state to")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(gan.state_dict(), tmp)
@@ -440,7 +443,7 @@ def save_checkpoint(gan: GAN, path: str | Path) -> Path:
 
 def load_checkpoint(gan: GAN, path: str | Path) -> GAN:
     """Restore ``gan`` (same architectures) from a checkpoint written by ``save_checkpoint``."""
-    path = Path(path)
+    path = as_path("checkpoint", path, "a checkpoint file")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint={str(path)!r}: no such file.")
     try:
