@@ -104,7 +104,7 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
     )
 
 
-# --- Feature-set metrics (COURSE.md: the FID family) ---------------------------------------
+# --- Feature-set metrics: the FID family (Fréchet distance, KID, IS, precision/recall, density/coverage) ---
 def _features(x, name: str, min_rows: int = 2) -> torch.Tensor:
     if x is None or isinstance(x, (str, bytes)):
         raise TypeError(f"{name}={x!r}: expected an N x D matrix of features (a tensor or an array, one row per "
