@@ -157,3 +157,36 @@ def test_no_later_cell_needs_a_learners_answer(path):
             used = {n.id for n in ast.walk(ast.parse(later.source)) if isinstance(n, ast.Name)}
             rebound = _bound_names(later.source)
             assert not (answers & used) - rebound, f"{path.name}: a later cell uses {sorted(answers & used)}"
+
+
+# The learner's copies (learn/, what `python3 course.py lab`, Binder and the site's buttons open).
+
+@pytest.fixture(scope="module")
+def learner_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("learn")
+    course.write_learner_copies(out)
+    return out
+
+
+def test_the_learners_copies_hold_no_solution_and_link_to_the_sources(learner_dir):
+    copies = sorted(learner_dir.glob("[0-9][0-9]_*.ipynb"))
+    assert [p.name for p in copies] == [p.name for p in NOTEBOOKS]
+    for copy in copies:
+        text = copy.read_text(encoding="utf-8")
+        assert "### BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text, copy.name
+        title = "".join(json.loads(text)["cells"][0]["source"])
+        assert f"(../notebooks/{copy.name})" in title
+
+
+def test_a_learners_copy_runs_top_to_bottom_with_its_stubs_reported(learner_dir):
+    """Notebook 00 as a learner gets it, run as they would: every cell runs, each check says its stub
+    is unfinished (the other notebooks: each stub with its check above, and no later cell uses an answer)."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(learner_dir / "00_introduction.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(learner_dir)}}).execute()
+    checks = [c for c in nb.cells if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert len(checks) >= 2
+    for cell in checks:
+        said = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert "replace `raise NotImplementedError()`" in said, said
