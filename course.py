@@ -4,6 +4,7 @@
     python3 course.py lab     install if needed, then open JupyterLab at learn/, your copies of the notebooks
     python3 course.py test    install if needed, then run every test and every notebook
     python3 course.py learn   write (or refresh) learn/: the notebooks with each exercise's solution left out
+    python3 course.py translate  bring the translations' catalogs (locale/) in step with the notebooks (maintainers)
     python3 course.py site    execute every notebook and build the course as a static site in build/site/
     python3 course.py bench   measure notebook times, trainer overhead, time to quality (benchmarks/)
     python3 course.py student write student versions of the notebooks into build/student/ (instructors)
@@ -11,7 +12,8 @@
     python3 course.py relink OWNER/NAME [BRANCH]   point every Binder badge and link at another repository
 
 `python3 course.py lab --solutions` opens the sources in notebooks/ (the worked solutions), and
-`python3 course.py lab FOLDER` any other folder (e.g. build/student).
+`python3 course.py lab FOLDER` any other folder (e.g. build/student). `--lang zh` (lab, learn,
+student, site) gives the course in Chinese: learn-zh/, notebooks-zh/, build/student-zh/.
 Extra arguments go to JupyterLab, pytest or the site's builder: `python3 course.py lab --no-browser`,
 `python3 course.py test tests/test_losses.py`, `python3 course.py site 00 04` (only those notebooks).
 Needs only Python 3.11+ to start (and, for `site`, npm the first time).
@@ -38,6 +40,11 @@ PYTHON = VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 STAMP = VENV / "course-install.json"
 CONSTRAINTS = ROOT / "constraints.txt"
 KERNEL = ["--name", "gan-course", "--display-name", "Python (GAN course)"]
+# The languages the course is translated into (locale/<lang>/, ganlib/translation.py): each one's
+# notebooks ask for a kernel that sets GANLIB_LANG, so sentences rendered by code speak it too.
+LANGUAGES = {"en": "English", "zh": "中文"}
+TRANSLATED_KERNELS = [["--name", "gan-course-zh", "--display-name", "Python (GAN course, 中文)",
+                       "--env", "GANLIB_LANG", "zh"]]
 # Disk space an install takes, measured on Linux: a first install (PyTorch with its CUDA libraries
 # is most of it) raised the disk's used space by 6.6 GB at its peak and left a 6.4 GB .venv.
 INSTALL_BYTES = 7_000_000_000
@@ -119,6 +126,8 @@ def ensure(*extras: str) -> None:
     run(PYTHON, "-m", "pip", "install", "--quiet", "-c", CONSTRAINTS, "-e", f"{ROOT}[{','.join(wanted)}]")
     # The kernel is registered inside .venv only (--sys-prefix): nothing outside it changes.
     run(PYTHON, "-m", "ipykernel", "install", "--sys-prefix", *KERNEL, stdout=subprocess.DEVNULL)
+    for kernel in TRANSLATED_KERNELS:  # the same Python, speaking the notebook's language (GANLIB_LANG)
+        run(PYTHON, "-m", "ipykernel", "install", "--sys-prefix", *kernel, stdout=subprocess.DEVNULL)
     STAMP.write_text(json.dumps({"fingerprint": fingerprint(), "extras": wanted}))
     say("environment ready.")
 
@@ -130,7 +139,9 @@ def lab(args: list[str]) -> int:
     and opens its file browser at the folder chosen. A root folder given the JupyterLab way
     (--ServerApp.root_dir, --notebook-dir) is passed on untouched.
     """
-    args = list(args)
+    args, lang = _language(args)
+    if lang is None:
+        return 2
     solutions = "--solutions" in args
     args = [a for a in args if a != "--solutions"]
     folder = None
@@ -150,10 +161,15 @@ def lab(args: list[str]) -> int:
     if any(a.split("=")[0] in ROOT_OPTIONS for a in args):
         say("opening JupyterLab at the root folder you gave (Ctrl+C twice to stop) ...")
         return subprocess.call([str(PYTHON), "-m", "jupyterlab", *args])
-    if folder is None and not solutions:
-        for line in write_learner_copies():
-            say(line)
-    root, start = ROOT, (folder or (NOTEBOOKS if solutions else LEARN))
+    sources, copies = folders(lang)
+    if folder is None:
+        if lang == "en" and not solutions:
+            for line in write_learner_copies():
+                say(line)
+        elif lang != "en" and subprocess.call([str(PYTHON), str(ROOT / "course.py"), "learn", "--lang", lang],
+                                              cwd=ROOT):
+            return 1
+    root, start = ROOT, (folder or (sources if solutions else copies))
     if not start.is_relative_to(ROOT):
         root = start
     where = start.relative_to(root).as_posix()
@@ -248,11 +264,17 @@ def student_cell(cell: dict) -> dict:
 
 
 def student(args: list[str]) -> int:
-    """Write student versions of every notebook into build/student/ (or the folder given)."""
-    out = Path(args[0]) if args else ROOT / "build" / "student"
+    """Write student versions of every notebook into build/student/ (or the folder given);
+    with --lang zh, of the notebooks in that language, into build/student-zh/."""
+    args, lang = _language(args)
+    if lang is None:
+        return 2
+    if lang != "en" and not _can_translate():
+        return _in_venv(["student", *args, "--lang", lang])
+    out = Path(args[0]) if args else ROOT / "build" / ("student" if lang == "en" else f"student-{lang}")
     out.mkdir(parents=True, exist_ok=True)
-    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
-        nb = json.loads(path.read_text(encoding="utf-8"))
+    for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+        nb = source_notebook(path, lang)
         try:
             nb["cells"] = [student_cell(cell) for cell in nb["cells"]]
         except ValueError as exc:
@@ -264,21 +286,79 @@ def student(args: list[str]) -> int:
     return 0
 
 
+def _language(args: list[str]) -> tuple[list[str], str | None]:
+    """(the other arguments, the language --lang chose, "en" by default), or None after saying
+    which languages there are when the one asked for is not among them."""
+    args, lang = list(args), "en"
+    for i, arg in enumerate(args):
+        if arg == "--lang" or arg.startswith("--lang="):
+            value = arg.split("=", 1)[1] if "=" in arg else (args[i + 1] if i + 1 < len(args) else "")
+            del args[i: i + (1 if "=" in arg else 2)]
+            lang = value
+            break
+    if lang not in LANGUAGES:
+        say(f"--lang {lang!r}: the course is available in "
+            + ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items()) + ".")
+        return args, None
+    return args, lang
+
+
+def _can_translate() -> bool:
+    """Whether this Python can write translated notebooks (it needs Babel, which the course installs)."""
+    try:
+        import babel.messages.pofile  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _in_venv(argv: list[str]) -> int:
+    """Run ``course.py argv`` with the course's Python, which has Babel to read the translations."""
+    ensure("lab")
+    return subprocess.call([str(PYTHON), str(ROOT / "course.py"), *argv], cwd=ROOT)
+
+
+def folders(lang: str) -> tuple[Path, Path]:
+    """(the sources, the learner's copies) in ``lang``: notebooks/ and learn/ in English, and
+    notebooks-<lang>/ and learn-<lang>/, both written from the sources and locale/<lang>/, in another."""
+    if lang == "en":
+        return NOTEBOOKS, LEARN
+    return ROOT / f"notebooks-{lang}", ROOT / f"learn-{lang}"
+
+
+def source_notebook(path: Path, lang: str) -> dict:
+    """The source notebook at ``path``, in ``lang`` (its markdown translated by the catalogs)."""
+    if lang == "en":
+        return json.loads(path.read_text(encoding="utf-8"))
+    sys.path.insert(0, str(ROOT))
+    from ganlib import translation
+
+    return translation.translated_notebook(path, lang)
+
+
 LEARNER_NOTE = (
-    "\n\n> **Your copy.** Each exercise below has a stub for you to fill in and a self-check to run. "
+    "> **Your copy.** Each exercise below has a stub for you to fill in and a self-check to run. "
     "When you have tried one, its worked solution is in the course's source of this notebook, "
-    "[`notebooks/{name}`](../notebooks/{name})."
+    "[`{folder}/{name}`](../{folder}/{name})."
 )
+# course.py's own sentences that a translated edition says in its language (locale/<lang>/course.po).
+TRANSLATED = (LEARNER_NOTE,)
 COPIES = ".course-copies.json"  # in learn/: the cells' sources of each copy as written, to tell edits apart
 
 
-def learner_notebook(path: Path) -> dict:
-    """The notebook at ``path`` as a learner gets it: the student version, with a note on where the solutions are."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+def learner_notebook(path: Path, lang: str = "en") -> dict:
+    """The notebook at ``path`` as a learner gets it, in ``lang``: the student version, with a note
+    on where the solutions are."""
+    nb = source_notebook(path, lang)
     nb["cells"] = [student_cell(cell) for cell in nb["cells"]]
     nb["metadata"].pop("celltoolbar", None)
+    note = LEARNER_NOTE
+    if lang != "en":
+        from ganlib import translation
+
+        note = translation.gettext(LEARNER_NOTE, lang)
     title = nb["cells"][0]
-    title["source"] = "".join(title["source"]) + LEARNER_NOTE.format(name=path.name)
+    title["source"] = "".join(title["source"]) + "\n\n" + note.format(folder=folders(lang)[0].name, name=path.name)
     return nb
 
 
@@ -288,7 +368,7 @@ def _sources_digest(nb: dict) -> str:
     return hashlib.sha256(json.dumps(cells, ensure_ascii=False).encode()).hexdigest()
 
 
-def write_learner_copies(out: Path | None = None) -> list[str]:
+def write_learner_copies(out: Path | None = None, lang: str = "en") -> list[str]:
     """Write each source notebook's learner copy into ``out`` (learn/), or refresh it.
 
     A copy is written when it is missing, and rewritten when the course's version changed and
@@ -296,8 +376,15 @@ def write_learner_copies(out: Path | None = None) -> list[str]:
     outputs, is not editing). A copy the learner edited is never overwritten. Returns what it did,
     one line per notebook that needs a word.
     """
-    out = out or LEARN
+    sources, learn_folder = folders(lang)
+    out = out or learn_folder
     out.mkdir(parents=True, exist_ok=True)
+    if lang != "en":  # the sources in that language too, which the copies link to for the solutions
+        sources.mkdir(exist_ok=True)
+        for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
+            text = json.dumps(source_notebook(path, lang), indent=1, ensure_ascii=False) + "\n"
+            if not (sources / path.name).exists() or (sources / path.name).read_text(encoding="utf-8") != text:
+                (sources / path.name).write_text(text, encoding="utf-8")
     record_path = out / COPIES
     try:
         record = json.loads(record_path.read_text(encoding="utf-8"))
@@ -305,7 +392,7 @@ def write_learner_copies(out: Path | None = None) -> list[str]:
         record = {}
     said, written = [], []
     for source in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb")):
-        nb = learner_notebook(source)
+        nb = learner_notebook(source, lang)
         target = out / source.name
         new = _sources_digest(nb)
         if target.exists():
@@ -331,18 +418,31 @@ def write_learner_copies(out: Path | None = None) -> list[str]:
     record_path.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if written:
         said.insert(0, f"wrote your copies of {len(written)} notebook{'s' * (len(written) != 1)} into {out} "
-                       "(exercises with stubs; the solutions stay in notebooks/).")
+                       f"(exercises with stubs; the solutions stay in {sources.name}/).")
     return said
 
 
 def learn(args: list[str]) -> int:
-    """Write or refresh the learner's copies in learn/ (no install needed: Binder's postBuild uses it)."""
-    if args:
-        say(f"learn takes no arguments (got {' '.join(args)}); it writes your copies into {LEARN}.")
+    """Write or refresh the learner's copies in learn/ (learn-<lang>/ with --lang); English needs
+    no install (Binder's postBuild uses it), another language needs Babel (the course's Python has it)."""
+    args, lang = _language(args)
+    if lang is None:
         return 2
-    for line in write_learner_copies() or [f"your copies in {LEARN} are up to date."]:
+    if args:
+        say(f"learn takes only --lang (got {' '.join(args)}); it writes your copies into {folders(lang)[1]}.")
+        return 2
+    if lang != "en" and not _can_translate():
+        return _in_venv(["learn", "--lang", lang])
+    for line in write_learner_copies(lang=lang) or [f"your copies in {folders(lang)[1]} are up to date."]:
         say(line)
     return 0
+
+
+def translate(args: list[str]) -> int:
+    """Extract the notebooks' English text into locale/<lang>/*.po: new messages added, changed
+    ones marked fuzzy with their old translation; prints what each catalog still needs."""
+    ensure("lab")
+    return subprocess.call([str(PYTHON), "-m", "ganlib.translation", "update", *args], cwd=ROOT)
 
 
 def lock(args: list[str]) -> int:
@@ -415,7 +515,8 @@ def relink(args: list[str]) -> int:
 
 def main(argv: list[str]) -> int:
     commands = {"lab": lab, "test": test, "learn": learn, "site": site, "bench": bench, "student": student,
-                "lock": lock, "relink": relink}
+                "lock": lock, "relink": relink,
+                "translate": translate}
     if sys.version_info < (3, 11):  # noqa: UP036 (course.py may be started by an older python3)
         say(f"Python 3.11 or newer is needed; this is {sys.version.split()[0]}. Run course.py with a newer python3.")
         return 2

@@ -24,10 +24,15 @@ def language() -> str:
 
 
 def translate(template: str) -> str:
-    """``template`` in the learner's language (English until a catalog for that language exists)."""
+    """``template`` in the learner's language: its translation in locale/<lang>/, else the English."""
     if not isinstance(template, str):
         raise TypeError(f"template: expected the English sentence as a str, got {type(template).__name__}")
-    return template
+    lang = language()
+    if lang == "en":
+        return template
+    from . import translation
+
+    return translation.gettext(template, lang)
 
 
 def say(template: str, /, **values) -> None:

@@ -1,16 +1,21 @@
-"""Build the course as a static site: every notebook executed, rendered by Sphinx with MyST-NB.
+"""Build the course as a static site, in English and in Chinese: every notebook executed,
+rendered by Sphinx with MyST-NB.
 
-    python3 course.py site            # all notebooks, into build/site/ (open build/site/index.html)
+    python3 course.py site            # all notebooks, both languages, into build/site/ (and build/site/zh/)
     python3 course.py site 00 01      # only these notebooks (a quick look, or the tests)
+    python3 course.py site --lang en  # one language only (each takes as long as the notebooks run)
 
 Each notebook runs top to bottom in a fresh kernel (nbclient, as `jupyter nbconvert --execute`
-does), from notebooks/ so its relative paths hold, and its widgets' final state is stored with it.
-The executed copies, a home page written from the README's notebook table, this folder's conf.py
-and the JavaScript the pages need go into build/site-src/; Sphinx turns that into build/site/.
-The home page lists the notebooks in order: number, title, what you do (the README's column) and
-its Binder link. Pages live under learn/, as the learner's copies do, so a page's Binder link and
-launch button open the learner's copy (exercises with stubs); on the page itself each solution is
-folded away behind a "Show the solution" button. The repository the links name is pyproject.toml's
+does), from notebooks/ so its relative paths hold, and its widgets' final state is stored with it;
+the Chinese site runs the Chinese notebooks (ganlib.translation: the same code, the markdown from
+locale/zh/) in a kernel with GANLIB_LANG=zh. The executed copies, a home page, this folder's conf.py
+and the JavaScript the pages need go into build/site-src/<lang>/; Sphinx turns that into
+build/site/ (English) and build/site/zh/ (Chinese, the theme's own words in Chinese too).
+The home page lists the notebooks in order: number, title, what you do (the README's column, or
+README.zh-CN.md's) and its Binder link. Pages live under learn/ (learn-zh/), as the learner's copies
+do, so a page's Binder link and launch button open the learner's copy (exercises with stubs); on
+the page itself each solution is folded away behind a button. Each page, and the home page, links
+to its twin in the other language. The repository the links name is pyproject.toml's
 [tool.gan-course]; the Binder badge is served from the site (site/binder-badge.svg).
 The JavaScript (the widgets' HTML manager, MathJax) comes from the npm registry at pinned versions,
 checked against their published digests and kept in build/site-cache/, so a page needs no network
@@ -23,6 +28,7 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -118,10 +124,10 @@ def binder() -> tuple[str, str, str]:
     return repo, branch, course.binder_url(f"{LEARN}/")
 
 
-def what_you_do() -> dict[str, str]:
-    """Notebook file name -> the README table's 'what you do' cell."""
+def what_you_do(readme: Path | None = None) -> dict[str, str]:
+    """Notebook file name -> the README table's 'what you do' cell (README.zh-CN.md's for Chinese)."""
     found = {}
-    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+    for line in (readme or ROOT / "README.md").read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         link = re.search(r"\(notebooks/(\d\d_\w+\.ipynb)\)", line)
         if link and len(cells) >= 4 and re.fullmatch(r"\d\d", cells[0]):
@@ -138,9 +144,11 @@ def title(nb: nbformat.NotebookNode, path: Path) -> str:
     return path.stem
 
 
-def for_the_page(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+def for_the_page(nb: nbformat.NotebookNode, lang: str = "en", twin: str | None = None) -> nbformat.NotebookNode:
     """The executed notebook as its page shows it: each solution folded away behind a button
-    (one deliberate click), and the Binder badge drawn from the site's own copy."""
+    (one deliberate click), the Binder badge drawn from the site's own copy, and a link to the
+    same page in the other language (``twin``)."""
+    show, hide = (text(t, lang) for t in ("Show the solution", "Hide the solution"))
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader"):
             cell.source = for_reading(cell.source)
@@ -148,10 +156,33 @@ def for_the_page(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             tags = cell.metadata.setdefault("tags", [])
             if "hide-input" not in tags:
                 tags.append("hide-input")
-            cell.metadata["mystnb"] = {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"}
+            cell.metadata["mystnb"] = {"code_prompt_show": show, "code_prompt_hide": hide}
         if cell.cell_type == "markdown" and BADGE in cell.source:
             cell.source = cell.source.replace(BADGE, "../_static/binder-badge.svg")
+    if twin:
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(twin_link(twin, lang)))
     return nb
+
+
+def text(english: str, lang: str) -> str:
+    """One of the site's own sentences (TRANSLATED below) in ``lang``, from locale/<lang>/course.po."""
+    if lang == "en":
+        return english
+    from ganlib import translation
+
+    return translation.gettext(english, lang)
+
+
+def twin_link(href: str, lang: str) -> str:
+    """The link at the top of a page to the same page in the other language."""
+    label = "English" if lang != "en" else "中文"
+    return f'<p class="language-twin"><a href="{href}" hreflang="{"en" if lang != "en" else "zh"}">{label}</a></p>'
+
+
+# Each language's site: where it goes under the output folder, where its pages live (the
+# learner's copies' folder, so each page's Binder button opens that copy) and Sphinx's language.
+SITES = {"en": {"under": "", "learn": "learn", "sphinx": "en", "readme": "README.md"},
+         "zh": {"under": "zh", "learn": "learn-zh", "sphinx": "zh_CN", "readme": "README.zh-CN.md"}}
 
 
 def for_reading(source: str) -> str:
@@ -166,29 +197,45 @@ def for_reading(source: str) -> str:
     return "\n".join(lines)
 
 
-def execute(path: Path) -> tuple[nbformat.NotebookNode, float]:
-    nb = nbformat.read(path, as_version=4)
+def execute(path: Path, lang: str = "en") -> tuple[nbformat.NotebookNode, float]:
+    """The source notebook at ``path``, in ``lang``, executed top to bottom in a fresh kernel that
+    speaks that language (GANLIB_LANG), from notebooks/ so relative paths hold."""
+    nb = nbformat.from_dict(course.source_notebook(path, lang))
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=TIMEOUT, store_widget_state=True,
+    client = NotebookClient(nb, timeout=TIMEOUT, store_widget_state=True, kernel_name="gan-course",
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    client.execute(env={**os.environ, "GANLIB_LANG": lang})
     return nb, time.perf_counter() - start
 
 
-def home_page(rows: list[tuple[str, str, str, str]], owner_repo: str) -> str:
-    table = ["| # | notebook | what you do | run it |", "|---|---|---|---|"]
-    table += [f"| {name[:2]} | [{heading}]({LEARN}/{name}) | {doing} | [Binder]({url}) |"
-              for name, heading, doing, url in rows]
-    toctree = "\n".join(f"{LEARN}/{name[:-len('.ipynb')]}" for name, _, _, _ in rows)
-    return f"""# Generative Adversarial Networks: a hands-on course
+HOME_TITLE = "Generative Adversarial Networks: a hands-on course"
+HOME_INTRO = (
+    "Numbered notebooks that teach GANs, from the minimax objective to applications and the hard\n"
+    "questions (mode collapse, evaluation, stability). Each page here is its notebook **executed top\n"
+    "to bottom**: figures, printed results and the widgets' final state, as a learner sees them after\n"
+    "*Run All*; each exercise's solution is folded away until you ask for it. The widgets are drawn as\n"
+    "they were left, without a kernel behind them; to use them, or to change and rerun anything, open\n"
+    "the notebook on Binder (its link below, or the rocket at the top of each page), where each\n"
+    "exercise waits for your answer, or on your own machine (`python3 course.py lab`, see the\n"
+    "[repository](https://github.com/{repository}))."
+)
+HOME_COLUMNS = "| # | notebook | what you do | run it |"
+# The site's own sentences, translated in locale/<lang>/course.po (python -m ganlib.translation update).
+TRANSLATED = (HOME_TITLE, HOME_INTRO, HOME_COLUMNS, "Show the solution", "Hide the solution")
 
-Numbered notebooks that teach GANs, from the minimax objective to applications and the hard
-questions (mode collapse, evaluation, stability). Each page here is its notebook **executed top
-to bottom**: figures, printed results and the widgets' final state, as a learner sees them after
-*Run All*. The widgets are drawn as they were left, without a kernel behind them; to use them, or
-to change and rerun anything, open the notebook on Binder (its link below, or the rocket at the
-top of each page) or on your own machine (`python3 course.py lab`, see the
-[repository](https://github.com/{owner_repo})).
+
+def home_page(rows: list[tuple[str, str, str, str]], owner_repo: str, lang: str = "en") -> str:
+    folder = SITES[lang]["learn"]
+    table = [text(HOME_COLUMNS, lang), "|---|---|---|---|"]
+    table += [f"| {name[:2]} | [{heading}]({folder}/{name}) | {doing} | [Binder]({url}) |"
+              for name, heading, doing, url in rows]
+    toctree = "\n".join(f"{folder}/{name[:-len('.ipynb')]}" for name, _, _, _ in rows)
+    twin = twin_link("zh/index.html" if lang == "en" else "../index.html", lang)
+    return f"""# {text(HOME_TITLE, lang)}
+
+{twin}
+
+{text(HOME_INTRO, lang).format(repository=owner_repo)}
 
 {chr(10).join(table)}
 
@@ -201,10 +248,46 @@ top of each page) or on your own machine (`python3 course.py lab`, see the
 """
 
 
+def build(lang: str, paths: list[Path], out: Path, staging: Path) -> int:
+    """One language's site into ``out``: its notebooks executed in that language, then Sphinx
+    (its sources staged in ``staging``)."""
+    site = SITES[lang]
+    owner_repo, branch = course.repository()
+    doing = what_you_do(ROOT / site["readme"])
+    if staging.exists():
+        shutil.rmtree(staging)
+    (staging / site["learn"]).mkdir(parents=True)
+    vendor(staging / "_static")
+    shutil.copy2(SITE / "binder-badge.svg", staging / "_static" / "binder-badge.svg")
+    other = "zh" if lang == "en" else "en"
+    rows = []
+    for path in paths:
+        say(f"executing {path.name} ({lang}) ...")
+        nb, seconds = execute(path, lang)
+        say(f"  {path.name}: {seconds:.1f} s")
+        twin = (f"../zh/{SITES['zh']['learn']}/" if lang == "en" else f"../../{SITES['en']['learn']}/") + \
+            path.stem + ".html"
+        nbformat.write(for_the_page(nb, lang, twin if other in SITES else None), staging / site["learn"] / path.name)
+        rows.append((path.name, title(nb, path), doing.get(path.name, ""),
+                     course.binder_url(f"{site['learn']}/{path.name}")))
+    (staging / "index.md").write_text(home_page(rows, owner_repo, lang), encoding="utf-8")
+    shutil.copy2(SITE / "conf.py", staging / "conf.py")
+    (staging / "settings.json").write_text(json.dumps({"repository": owner_repo, "branch": branch,
+                                                       "language": site["sphinx"]}))
+    say(f"rendering {len(rows)} notebook{'s' * (len(rows) != 1)} ({lang}) with Sphinx into {out} ...")
+    if out.exists():
+        shutil.rmtree(out)
+    from sphinx.cmd.build import build_main
+
+    return build_main(["-b", "html", "-q", "-E", "-d", str(staging / ".doctrees"), str(staging), str(out)])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", metavar="NN", help="only these notebooks, by number")
     parser.add_argument("--out", type=Path, default=OUT, help=f"where the site goes (default {OUT})")
+    parser.add_argument("--lang", choices=["all", *SITES], default="all",
+                        help="the English site, the Chinese one (under zh/), or both (the default)")
     args = parser.parse_args(argv)
     paths = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if args.notebooks:
@@ -213,35 +296,12 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"[site] no notebook numbered {', '.join(sorted(unknown))}")
         paths = [p for p in paths if p.name[:2] in args.notebooks]
     start = time.perf_counter()
-    owner_repo, branch, binder_url = binder()
-    doing = what_you_do()
     out = args.out.resolve()
-    staging = out.with_name(out.name + "-src")
-
-    if staging.exists():
-        shutil.rmtree(staging)
-    (staging / LEARN).mkdir(parents=True)
-    vendor(staging / "_static")
-    shutil.copy2(SITE / "binder-badge.svg", staging / "_static" / "binder-badge.svg")
-    rows = []
-    for path in paths:
-        say(f"executing {path.name} ...")
-        nb, seconds = execute(path)
-        say(f"  {path.name}: {seconds:.1f} s")
-        nbformat.write(for_the_page(nb), staging / LEARN / path.name)
-        rows.append((path.name, title(nb, path), doing.get(path.name, ""), binder_url + path.name))
-    (staging / "index.md").write_text(home_page(rows, owner_repo), encoding="utf-8")
-    shutil.copy2(SITE / "conf.py", staging / "conf.py")
-    (staging / "settings.json").write_text(json.dumps({"repository": owner_repo, "branch": branch}))
-
-    say(f"rendering {len(rows)} notebook{'s' * (len(rows) != 1)} with Sphinx into {out} ...")
-    if out.exists():
-        shutil.rmtree(out)
-    from sphinx.cmd.build import build_main
-
-    code = build_main(["-b", "html", "-q", "-E", "-d", str(staging / ".doctrees"), str(staging), str(out)])
-    if code:
-        return code
+    for lang in (SITES if args.lang == "all" else [args.lang]):
+        target = out / SITES[lang]["under"] if SITES[lang]["under"] else out
+        code = build(lang, paths, target, out.with_name(out.name + "-src") / lang)
+        if code:
+            return code
     say(f"done in {time.perf_counter() - start:.0f} s: open {out / 'index.html'}")
     return 0
 

@@ -13,6 +13,7 @@ from pathlib import Path
 SETTINGS = json.loads((Path(__file__).parent / "settings.json").read_text())
 
 project = "Generative Adversarial Networks: a hands-on course"
+language = SETTINGS.get("language", "en")  # the theme's own words (search, navigation) in the site's language
 author = "the GAN course's authors"
 
 extensions = ["myst_nb"]

@@ -36,10 +36,13 @@ def course(tmp_path, monkeypatch):
 
 def test_first_run_installs_pinned_and_registers_the_kernel_inside_the_venv(course):
     course.ensure("lab")
-    pip, kernel = course.calls
+    pip, kernel, chinese = course.calls
     assert pip[1:4] == ["-m", "pip", "install"] and "-c" in pip and pip[-1].endswith("[lab]")
     assert pip[pip.index("-c") + 1] == str(course.CONSTRAINTS) and "-e" in pip
     assert kernel[1:4] == ["-m", "ipykernel", "install"] and "--sys-prefix" in kernel
+    # The Chinese notebooks' kernel: the same Python, with GANLIB_LANG=zh for what code says.
+    assert chinese[1:4] == ["-m", "ipykernel", "install"] and "--sys-prefix" in chinese
+    assert chinese[chinese.index("--name") + 1] == "gan-course-zh" and chinese[-3:] == ["--env", "GANLIB_LANG", "zh"]
 
 
 def test_second_run_installs_nothing(course):

@@ -147,7 +147,7 @@ def _pins() -> dict[str, str]:
 ON_CONDA_FORGE = {
     "pytorch": "2.13.0", "torchvision": "0.28.0", "numpy": "2.4.6", "scipy": "1.17.1",
     "scikit-image": "0.26.0", "nbval": "0.11.0", "pyyaml": "6.0.3", "matplotlib-base": "3.11.2",
-    "scikit-learn": "1.9.1", "tqdm": "4.70.1",
+    "scikit-learn": "1.9.1", "tqdm": "4.70.1", "babel": "2.18.0",
     # newest seen
     "ipywidgets": "8.1.8", "jupyterlab": "4.6.0", "ipykernel": "7.3.0", "ipython": "9.13.0",
     "pytest": "9.1.1", "ruff": "0.16.2",
