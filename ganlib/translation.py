@@ -38,7 +38,7 @@ NOTEBOOKS = ROOT / "notebooks"
 # Each language the course is translated into: its name in that language, the kernel its
 # notebooks use (which sets GANLIB_LANG) and Babel's locale for the catalogs' headers.
 LANGUAGES = {"zh": {"name": "中文", "kernel": "gan-course-zh", "display": "Python (GAN course, 中文)",
-                    "locale": "zh_Hans_CN"}}
+                    "locale": "zh_CN"}}
 LIBRARY_CATALOG = "ganlib"  # locale/<lang>/ganlib.po: ganlib's own messages (the self-checks' feedback)
 
 __all__ = ["LANGUAGES", "Message", "blocks", "messages", "update_catalog", "translations", "translated_notebook",
@@ -180,7 +180,8 @@ def _template(name: str, found: list[Message]):
     template = Catalog(project="GAN course", domain=name, fuzzy=False)
     for message in found:
         flags = ["python-brace-format"] if message.kind == "prose.say" else []
-        template.add(message.text, locations=[(f"{name}.ipynb#{message.cell}", None)], flags=flags,
+        where = message.cell if message.kind == "course" else f"{name}.ipynb#{message.cell}"
+        template.add(message.text, locations=[(where, None)], flags=flags,
                      auto_comments=[message.kind])
     return template
 
@@ -228,7 +229,14 @@ def update_catalog(name: str, found: list[Message], lang: str) -> dict[str, int]
         catalog.update(template, no_fuzzy_matching=False, update_creation_date=False)
         changed = _state(catalog) != before
     else:
-        catalog = Catalog(locale=LANGUAGES[lang]["locale"], project="GAN course", domain=name, fuzzy=False)
+        catalog = Catalog(
+            locale=LANGUAGES[lang]["locale"], project="GAN course", domain=name, fuzzy=False,
+            version="0.1", msgid_bugs_address="the course's issue tracker",
+            copyright_holder="the GAN course's authors", language_team=f"{LANGUAGES[lang]['name']} ({lang})",
+            header_comment=(f"# {LANGUAGES[lang]['name']} ({lang}) translation of {name}, written from the "
+                            "English sources by\n# `python3 course.py translate` (ganlib/translation.py): "
+                            "translate each msgstr; a fuzzy\n# message's English changed since it was "
+                            "translated (the old English is in #| msgid)."))
         catalog.update(template, update_creation_date=False)
         changed = True
     if changed:
