@@ -261,3 +261,27 @@ def test_the_static_site_shows_a_notebooks_figures_and_finished_progress_bars(si
     page.wait_for_load_state("load")
     assert page.url.rstrip("/").endswith("index.html")
     page.close()
+
+
+def test_the_chinese_sites_page_for_00_shows_its_figures_and_leads_to_its_english_twin(site_server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(30_000)
+    requests = []
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{site_server}/zh/index.html")
+    link = page.locator("article a[href^='learn-zh/']").first
+    link.click()
+    page.wait_for_load_state("load")
+    heading = page.locator("h1").first.inner_text()
+    assert re.search(r"[\u4e00-\u9fff]", heading), heading  # the notebook's title, in Chinese
+    figures = page.locator("img[src*='_images/']")
+    assert figures.count() >= 2
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=figures.nth(i).element_handle())
+    page.screenshot(path=str(_shots() / "site_notebook_zh.png"))
+    assert not [url for url in requests if not url.startswith((site_server, "data:", "blob:"))]
+    page.locator("p.language-twin a").click()
+    page.wait_for_load_state("load")
+    assert "/learn/" in page.url and "/zh/" not in page.url
+    page.close()

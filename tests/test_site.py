@@ -132,3 +132,23 @@ def test_a_page_shows_the_solution_without_nbgraders_markers_and_hidden_tests():
     source = ("def f(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n"
               "result = check(f)\n### BEGIN HIDDEN TESTS\nassert result.passed\n### END HIDDEN TESTS\nprint(result)")
     assert builder.for_reading(source) == "def f(x):\n    return 2 * x\nresult = check(f)\nprint(result)"
+
+
+def test_the_chinese_site_mirrors_the_english_one_page_for_page(site):
+    zh = site / "zh"
+    home = (zh / "index.html").read_text(encoding="utf-8")
+    (page,) = (zh / "learn-zh").glob(f"{NOTEBOOK}_*.html")
+    html = page.read_text(encoding="utf-8")
+    assert re.search(r"[\u4e00-\u9fff]", home) and '<html lang="zh' in home  # the theme's words too
+    assert f'href="learn-zh/{page.name}"' in home
+    owner_repo, branch, _ = builder.binder()
+    # Binder opens the Chinese learner's copy, exercises before their answers.
+    assert f"https://mybinder.org/v2/gh/{owner_repo}/{branch}?urlpath=lab/tree/learn-zh/{page.stem}.ipynb" in home
+    # Each page links to its twin in the other language, and the home pages to each other.
+    assert f'href="../../learn/{page.name}"' in html
+    english = (site / "learn" / page.name).read_text(encoding="utf-8")
+    assert f'href="../zh/learn-zh/{page.name}"' in english
+    assert 'href="zh/index.html"' in (site / "index.html").read_text(encoding="utf-8")
+    assert 'href="../index.html"' in home
+    images = re.findall(r'<img[^>]+src="\.\./(_images/[^"]+\.png)"', html)
+    assert len(images) >= 2 and all((zh / image).stat().st_size > 1000 for image in images)
