@@ -126,11 +126,13 @@ def notebook_table(rows: list[tuple[str, NotebookRun, NotebookRun]]) -> list[str
     return lines
 
 
-def readme_table(rows: list[tuple[str, NotebookRun, NotebookRun]]) -> list[str]:
-    """The same numbers as the README shows them: one column per notebook."""
+def readme_table(rows: list[tuple[str, NotebookRun, NotebookRun]], plain_ms: float | None = None) -> list[str]:
+    """The same numbers as the README shows them: one column per notebook, with the machine's speed
+    (the trainer's plain-loop ms/step) so a reader can scale them to theirs."""
     total = lambda i: sum(r[i].seconds for r in rows)  # noqa: E731
     minutes = lambda seconds: f"{int(seconds // 60)} min {seconds % 60:.0f} s"  # noqa: E731
-    return [f"On {machine()}:", "",
+    speed = f" (its speed: {plain_ms:.2f} ms per step of the plain training loop below)" if plain_ms else ""
+    return [f"On {machine()}{speed}, {time.strftime('%Y-%m-%d')}:", "",
             "| | " + " | ".join(name[:2] for name, _, _ in rows) + " | all |",
             "|---|" + "---|" * (len(rows) + 1),
             "| 2 threads, 2 cores | " + " | ".join(f"{two.seconds:.1f}" for _, two, _ in rows)
@@ -448,7 +450,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {recipe} seed {seed}: {cells}", flush=True)
     lines.append("")
     (ROOT / "benchmarks" / "results.md").write_text("\n".join(lines))
-    print("wrote benchmarks/results.md; the README's notebook table:\n" + "\n".join(readme_table(rows)))
+    print("wrote benchmarks/results.md; the README's notebook table:\n" + "\n".join(readme_table(rows, plain_ms)))
     if over_memory(rows):
         sys.exit(f"FAILED: a notebook's kernel used more than {_gb(MEMORY_LIMIT)} of memory, which Binder's 2 GB "
                  f"cannot hold once JupyterLab's own share is counted: {', '.join(over_memory(rows))}")

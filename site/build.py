@@ -200,7 +200,7 @@ def for_reading(source: str) -> str:
 def execute(path: Path, lang: str = "en") -> tuple[nbformat.NotebookNode, float]:
     """The source notebook at ``path``, in ``lang``, executed top to bottom in a fresh kernel that
     speaks that language (GANLIB_LANG), from notebooks/ so relative paths hold."""
-    nb = nbformat.from_dict(course.source_notebook(path, lang))
+    nb = nbformat.reads(json.dumps(course.source_notebook(path, lang)), as_version=4)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=TIMEOUT, store_widget_state=True, kernel_name="gan-course",
                             resources={"metadata": {"path": str(path.parent)}})

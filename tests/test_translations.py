@@ -195,7 +195,7 @@ def test_notebook_00_runs_end_to_end_in_its_translation(lang, tmp_path):
 
     from nbclient import NotebookClient
 
-    nb = nbformat.from_dict(translation.translated_notebook(NOTEBOOKS[0], lang))
+    nb = nbformat.reads(json.dumps(translation.translated_notebook(NOTEBOOKS[0], lang)), as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOKS[0].parent)}})
     client.execute(env={**os.environ, "GANLIB_LANG": lang})
