@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["language", "translate", "say"]
+__all__ = ["language", "translate", "say", "sentence"]
 
 
 def language() -> str:
@@ -35,14 +35,19 @@ def translate(template: str) -> str:
     return translation.gettext(template, lang)
 
 
-def say(template: str, /, **values) -> None:
-    """Show ``template``, translated, with ``values`` filled in, as Markdown under the cell."""
+def sentence(template: str, /, **values) -> str:
+    """``template``, translated, with ``values`` filled in: for text that code prints or returns
+    (the self-checks' feedback writes its messages with it, as ``_``)."""
     text = translate(template)
     try:
-        text = text.format(**values)
+        return text.format(**values)
     except KeyError as exc:
-        raise KeyError(f"say(): the sentence has the field {{{exc.args[0]}}} but no value was given for it; "
+        raise KeyError(f"the sentence has the field {{{exc.args[0]}}} but no value was given for it; "
                        f"pass it as {exc.args[0]}=...") from None
+
+
+def say(template: str, /, **values) -> None:
+    """Show ``template``, translated, with ``values`` filled in, as Markdown under the cell."""
     from IPython.display import Markdown, display
 
-    display(Markdown(text))
+    display(Markdown(sentence(template, **values)))

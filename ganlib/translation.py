@@ -335,11 +335,34 @@ def course_messages() -> list[Message]:
     return found
 
 
+def library_messages() -> list[Message]:
+    """ganlib's own sentences: the literal first argument of every ``_("...")`` call in its modules
+    (the self-checks write their feedback with ``_ = prose.sentence``)."""
+    found, seen = [], set()
+    for path in sorted((ROOT / "ganlib").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_" and node.args:
+                first = node.args[0]
+                if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                    where = f"{path.relative_to(ROOT)}:{node.lineno}"
+                    raise ValueError(f"{where}: _()'s first argument must be the English sentence as a literal "
+                                     f"str (values go in as keywords), not {ast.unparse(first)!r}.")
+                if first.value not in seen:
+                    seen.add(first.value)
+                    found.append(Message(first.value, f"{path.relative_to(ROOT).as_posix()}:{node.lineno}", "course"))
+    return found
+
+
 def all_messages() -> dict[str, list[Message]]:
-    """Every catalog's messages as the English sources hold them now: one per notebook, and course.po."""
+    """Every catalog's messages as the English sources hold them now: one per notebook, course.po
+    (course.py's and the site's sentences) and ganlib.po (the self-checks' feedback)."""
     found = {path.stem: messages(json.loads(path.read_text(encoding="utf-8")))
              for path in sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))}
     found[COURSE_CATALOG] = course_messages()
+    library = library_messages()
+    if library:
+        found[LIBRARY_CATALOG] = library
     return found
 
 

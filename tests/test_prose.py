@@ -28,3 +28,7 @@ def test_language_defaults_to_english(monkeypatch):
 def test_translate_rejects_a_non_string():
     with pytest.raises(TypeError, match="template"):
         prose.translate(3)
+
+
+def test_sentence_returns_the_text_for_code_to_print():
+    assert prose.sentence("expected {n:.2f}, got {m}", n=1 / 3, m="x") == "expected 0.33, got x"
