@@ -181,8 +181,10 @@ def twin_link(href: str, lang: str) -> str:
 
 # Each language's site: where it goes under the output folder, where its pages live (the
 # learner's copies' folder, so each page's Binder button opens that copy) and Sphinx's language.
-SITES = {"en": {"under": "", "learn": "learn", "sphinx": "en", "readme": "README.md"},
-         "zh": {"under": "zh", "learn": "learn-zh", "sphinx": "zh_CN", "readme": "README.zh-CN.md"}}
+SITES = {"en": {"under": "", "learn": "learn", "sphinx": "en", "readme": "README.md",
+                "command": "python3 course.py lab"},
+         "zh": {"under": "zh", "learn": "learn-zh", "sphinx": "zh_CN", "readme": "README.zh-CN.md",
+                "command": "python3 course.py lab --lang zh"}}
 
 
 def for_reading(source: str) -> str:
@@ -216,7 +218,7 @@ HOME_INTRO = (
     "*Run All*; each exercise's solution is folded away until you ask for it. The widgets are drawn as\n"
     "they were left, without a kernel behind them; to use them, or to change and rerun anything, open\n"
     "the notebook on Binder (its link below, or the rocket at the top of each page), where each\n"
-    "exercise waits for your answer, or on your own machine (`python3 course.py lab`, see the\n"
+    "exercise waits for your answer, or on your own machine (`{command}`, see the\n"
     "[repository](https://github.com/{repository}))."
 )
 HOME_COLUMNS = "| # | notebook | what you do | run it |"
@@ -235,7 +237,7 @@ def home_page(rows: list[tuple[str, str, str, str]], owner_repo: str, lang: str 
 
 {twin}
 
-{text(HOME_INTRO, lang).format(repository=owner_repo)}
+{text(HOME_INTRO, lang).format(repository=owner_repo, command=SITES[lang]["command"])}
 
 {chr(10).join(table)}
 
