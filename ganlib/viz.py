@@ -14,7 +14,15 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
-__all__ = ["plot_discriminator_2d", "plot_history", "plot_modes", "show_image_panels", "show_images"]
+__all__ = [
+    "generator_arrows",
+    "plot_discriminator_2d",
+    "plot_generator_arrows",
+    "plot_history",
+    "plot_modes",
+    "show_image_panels",
+    "show_images",
+]
 
 
 def _axes(ax: plt.Axes | None, figsize: tuple[float, float] = (4, 4)) -> plt.Axes:
@@ -219,6 +227,18 @@ def plot_history(
 
 
 @torch.no_grad()
+def _probability(discriminator: nn.Module, points: torch.Tensor) -> torch.Tensor:
+    """sigmoid(discriminator(points)) on the CPU, computed in evaluation mode."""
+    was_training = discriminator.training
+    discriminator.eval()
+    try:
+        device = next(discriminator.parameters()).device
+        return torch.sigmoid(discriminator(points.to(device))).flatten().cpu()
+    finally:
+        discriminator.train(was_training)
+
+
+@torch.no_grad()
 def plot_discriminator_2d(
     discriminator: nn.Module,
     real: torch.Tensor,
@@ -228,12 +248,17 @@ def plot_discriminator_2d(
     ax: plt.Axes | None = None,
     title: str | None = None,
     colorbar: bool = True,
+    relative_to: nn.Module | None = None,
 ) -> plt.Axes:
     """Real (and generated) 2D samples over the discriminator's probability field D(x) = sigmoid(logit).
 
     ``bounds`` is (xmin, xmax, ymin, ymax); by default it frames the real samples with a margin.
     ``colorbar=False`` leaves out the colour bar, for panels that share one: the field is the
     axes' first collection, so ``fig.colorbar(axes[0].collections[0], ax=axes)`` draws it once.
+    With ``relative_to`` (another discriminator, e.g. a copy taken before an update) the field
+    is the change D(x) - relative_to(x), on a colour scale symmetric about 0: red where D now
+    says "real" more than before, blue where less. One update changes D(x) by far less than the
+    probability scale's 0.1 steps, so only the change shows what it did.
     """
     real = real.detach().cpu()
     if bounds is None:
@@ -243,19 +268,17 @@ def plot_discriminator_2d(
     xmin, xmax, ymin, ymax = bounds
     xs, ys = torch.linspace(xmin, xmax, resolution), torch.linspace(ymin, ymax, resolution)
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")
-    device = next(discriminator.parameters()).device
-    points = torch.stack([gx.flatten(), gy.flatten()], dim=1).to(device)
-    was_training = discriminator.training
-    discriminator.eval()
-    try:
-        prob = torch.sigmoid(discriminator(points)).reshape(resolution, resolution).cpu()
-    finally:
-        discriminator.train(was_training)
+    points = torch.stack([gx.flatten(), gy.flatten()], dim=1)
+    prob = _probability(discriminator, points).reshape(resolution, resolution)
+    levels, label, number_format = [i / 10 for i in range(11)], "D(x): probability real", None
+    if relative_to is not None:
+        prob = prob - _probability(relative_to, points).reshape(resolution, resolution)
+        largest = max(prob.abs().max().item(), 1e-12)
+        levels, label, number_format = np.linspace(-largest, largest, 11).tolist(), "change in D(x)", "%.2g"
     ax = _axes(ax)
-    field = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=[i / 10 for i in range(11)], cmap="RdBu_r",
-                        alpha=0.6)
+    field = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=levels, cmap="RdBu_r", alpha=0.6)
     if colorbar:
-        ax.figure.colorbar(field, ax=ax, label="D(x): probability real", fraction=0.046)
+        ax.figure.colorbar(field, ax=ax, label=label, fraction=0.046, format=number_format)
     ax.scatter(real[:, 0], real[:, 1], s=4, c="black", alpha=0.5, label="real")
     if fake is not None:
         fake = fake.detach().cpu()
@@ -265,3 +288,33 @@ def plot_discriminator_2d(
     if title:
         ax.set_title(title)
     return ax
+
+
+def generator_arrows(discriminator: nn.Module, loss, fake: torch.Tensor) -> torch.Tensor:
+    """-d(generator's loss)/d(sample) at each fake sample: the direction in which the generator's
+    loss pushes it, through the discriminator as it is now. ``loss`` is a name from
+    ``ganlib.losses.LOSSES`` or a ``GANLoss``."""
+    from .losses import get_loss
+
+    x = fake.detach().clone().to(next(discriminator.parameters()).device).requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(get_loss(loss).generator(discriminator(x)), x)
+    return -grad.cpu()
+
+
+def plot_generator_arrows(
+    discriminator: nn.Module, loss, fake: torch.Tensor, ax: plt.Axes, length: float = 0.12,
+    color: str = "forestgreen",
+) -> torch.Tensor:
+    """Draw ``generator_arrows`` at the ``fake`` samples, rescaled so that the longest spans
+    ``length`` of the axes' width (their true sizes differ by orders of magnitude during
+    training); return the arrows at their true size, e.g. to title the panel with the longest."""
+    if not 0 < length <= 1:
+        raise ValueError(f"length={length!r}: expected the longest arrow's share of the frame's width, in (0, 1].")
+    fake = fake.detach().cpu()
+    arrows = generator_arrows(discriminator, loss, fake)
+    width = abs(ax.get_xlim()[1] - ax.get_xlim()[0])
+    drawn = arrows / arrows.norm(dim=1).max().clamp_min(1e-12) * length * width
+    ax.quiver(fake[:, 0], fake[:, 1], drawn[:, 0], drawn[:, 1], color=color, angles="xy", scale_units="xy", scale=1,
+              width=0.004)
+    return arrows

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 
 from . import data, metrics, models, training
 from .losses import LOSSES
-from .viz import plot_discriminator_2d, plot_history
+from .viz import generator_arrows, plot_discriminator_2d, plot_generator_arrows, plot_history
 
 __all__ = ["LatentWalk", "PictureFallback", "Playground", "figure_png"]
 
@@ -138,9 +138,7 @@ class Playground(PictureFallback, W.VBox):
     # --- the view ----------------------------------------------------------------------
     def generator_arrows(self, fake: torch.Tensor) -> torch.Tensor:
         """-d(generator loss)/d(sample) at each fake sample: where the loss pushes it."""
-        x = fake.clone().requires_grad_(True)
-        (grad,) = torch.autograd.grad(self.gan.loss.generator(self.gan.discriminator(x)), x)
-        return -grad
+        return generator_arrows(self.gan.discriminator, self.gan.loss, fake)
 
     def figure(self) -> Figure:
         """The current state: field, samples and arrows; losses; D's outputs; modes covered."""
@@ -149,15 +147,11 @@ class Playground(PictureFallback, W.VBox):
         ax_field, ax_loss, ax_d, ax_modes = fig.subplots(1, 4, width_ratios=[1.3, 1, 1, 1])
         bound = _BOUNDS[self.dataset.value]
         fake = self.gan.sample(500)
-        arrows = self.generator_arrows(fake[:80])
-        longest = arrows.norm(dim=1).max()
-        # Arrows are rescaled so the longest spans 12% of the frame; the title gives its true size.
         plot_discriminator_2d(self.gan.discriminator, self.real[:1000], fake, bounds=(-bound, bound, -bound, bound),
-                              resolution=100, ax=ax_field,
-                              title=f"step {self.gan.step} · longest arrow |∂loss/∂x| = {longest:.2g}")
-        arrows = arrows / longest.clamp_min(1e-12) * 0.12 * bound
-        ax_field.quiver(fake[:80, 0], fake[:80, 1], arrows[:, 0], arrows[:, 1], color="forestgreen",
-                        angles="xy", scale_units="xy", scale=1, width=0.004)
+                              resolution=100, ax=ax_field)
+        # Arrows are rescaled so the longest spans 6% of the frame; the title gives its true size.
+        arrows = plot_generator_arrows(self.gan.discriminator, self.gan.loss, fake[:80], ax=ax_field, length=0.06)
+        ax_field.set_title(f"step {self.gan.step} · longest arrow |∂loss/∂x| = {arrows.norm(dim=1).max():.2g}")
         if self.gan.step:
             plot_history(self.gan.history, smooth=min(25, self.gan.step), axes=(ax_loss, ax_d))
         else:

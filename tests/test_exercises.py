@@ -38,6 +38,10 @@ VALUE_WRONG = {
     "stub": (lambda r, f: (_ for _ in ()).throw(NotImplementedError()), "replace `raise NotImplementedError()`"),
     "unstable": (vf_naive, "use F.softplus or F.logsigmoid"),
     "returns a string": (lambda r, f: "V", "returned a str"),
+    "real and fake swapped": (lambda r, f: F.logsigmoid(-r).mean() + F.logsigmoid(f).mean(), "swapped"),
+    "the two terms averaged": (lambda r, f: (F.logsigmoid(r).mean() + F.logsigmoid(-f).mean()) / 2, "half of V"),
+    "one mean over both batches": (lambda r, f: torch.cat([F.logsigmoid(r), F.logsigmoid(-f)]).mean(), "half of V"),
+    "sum, not mean (twice V here)": (lambda r, f: F.logsigmoid(r).sum() + F.logsigmoid(-f).sum(), "twice V"),
 }
 
 
@@ -83,15 +87,29 @@ D_WRONG = {
     "generator loss": (lambda *a: d_step(*a, loss="g"), "that is the generator's loss"),
     "no optimizer step": (lambda *a: d_step(*a, step=False), "did not change"),
     "returns None": (lambda *a: d_step(*a) and None, "forget `return`"),
+    "negated loss, named as a sign": (lambda *a: -d_step(*a), "mind the sign"),
+    "the two terms averaged": (lambda *a: d_step(*a) / 2, "half the loss"),
+    "terms swapped": (lambda G, D, opt, real, k: (lambda fake: F.softplus(D(real)).mean()
+                                                  + F.softplus(-D(fake)).mean())(G(torch.randn(len(real), k)).detach()),
+                      "swapped"),
+    "leaves G frozen": (lambda G, D, opt, real, k: (G.requires_grad_(False), d_step(G, D, opt, real, k))[1], "frozen"),
 }
 
 
-def g_step(G, D, opt, batch_size, latent_dim, loss="ns", zero=True, step=True, step_d=False):
-    fake_logits = D(G(torch.randn(batch_size, latent_dim)))
+def g_step(G, D, opt, batch_size, latent_dim, loss="ns", zero=True, step=True, step_d=False, detach=False,
+           no_grad=False, freeze_d=False, zero_after=False, backward=True):
+    if freeze_d:
+        D.requires_grad_(False)  # and, the mistake, never requires_grad_(True) again
+    with torch.set_grad_enabled(not no_grad):
+        fake = G(torch.randn(batch_size, latent_dim))
+    fake_logits = D(fake.detach() if detach else fake)
     value = F.softplus(-fake_logits).mean() if loss == "ns" else -F.softplus(fake_logits).mean()
     if zero:
         opt.zero_grad()
-    value.backward()
+    if backward:
+        value.backward()
+    if zero_after:
+        opt.zero_grad()
     if step:
         opt.step()
     if step_d:
@@ -107,6 +125,12 @@ G_WRONG = {
     "no step": (lambda *a: g_step(*a, step=False), "did not change"),
     "updates D too": (lambda *a: g_step(*a, step_d=True), "keep D fixed"),
     "raises": (lambda G, D, opt, n, k: G(torch.randn(n, k + 1)), "raised an error"),
+    "detached fakes, named": (lambda *a: g_step(*a, detach=True), "because the fakes were detached"),
+    "fakes made under no_grad": (lambda *a: g_step(*a, no_grad=True), "fakes were detached"),
+    "leaves D frozen": (lambda *a: g_step(*a, freeze_d=True), "left the discriminator frozen"),
+    "zero_grad between backward and step": (lambda *a: g_step(*a, zero_after=True), "cleared"),
+    "no backward": (lambda *a: g_step(*a, backward=False), "Call g_loss.backward()"),
+    "negated loss, named as a sign": (lambda *a: -g_step(*a), "mind the sign"),
 }
 
 
@@ -390,6 +414,46 @@ def test_generator_step_battery(capsys):
     check_battery(exercises.check_generator_step, battery, capsys)
 
 
+def g_step_frozen_then_released(G, D, opt, n, k):
+    D.requires_grad_(False)  # freezing D during G's step is fine when it is released afterwards
+    loss = g_step(G, D, opt, n, k)
+    D.requires_grad_(True)
+    return loss
+
+
+def test_generator_step_that_freezes_d_and_releases_it_passes(capsys):
+    assert run(exercises.check_generator_step, g_step_frozen_then_released, capsys).passed
+
+
+AS_TYPES = {  # any real scalar passes where a number is expected
+    "a Python float": lambda value: torch.as_tensor(value).item(),
+    "a NumPy float32": lambda value: np.float32(torch.as_tensor(value).item()),
+    "a NumPy 0-d float32 array": lambda value: np.array(torch.as_tensor(value).item(), dtype=np.float32),
+    "a 0-d tensor": lambda value: torch.as_tensor(value).detach().reshape(()),
+    "a one-element tensor": lambda value: torch.as_tensor(value).detach().reshape(1),
+}
+SCALAR_CHECKS = {
+    "value_function": (exercises.check_value_function, vf_right),
+    "maximum_likelihood_cost": (exercises.check_maximum_likelihood_cost, lambda f: -0.5 * f.exp().mean()),
+    "kl_divergence": (exercises.check_kl_divergence, lambda lp, lq, dx: (lp.exp() * (lp - lq)).sum() * dx),
+    "high_quality_fraction": (exercises.check_high_quality_fraction, lambda *a: hq_right(*a)),
+    "non_saturating_loss": (exercises.check_non_saturating_loss, lambda f: F.softplus(-f).mean()),
+    "hinge_discriminator_loss": (exercises.check_hinge_discriminator_loss,
+                                 lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean()),
+    "discriminator_step": (exercises.check_discriminator_step, d_step),
+    "generator_step": (exercises.check_generator_step, g_step),
+}
+
+
+@pytest.mark.parametrize("check", SCALAR_CHECKS)
+@pytest.mark.parametrize("kind", AS_TYPES)
+def test_a_right_answer_passes_as_any_real_scalar_type(check, kind, capsys):
+    check_fn, right = SCALAR_CHECKS[check]
+    convert = AS_TYPES[kind]
+    result = run(check_fn, lambda *a: convert(right(*a)), capsys)
+    assert result.passed, result.message
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.floats(0.5, 2.0).filter(lambda c: abs(c - 1) > 0.01), st.floats(-0.5, 0.5))
 def test_any_rescaled_or_shifted_value_function_is_rejected(scale, shift):
@@ -663,6 +727,42 @@ def test_train_step_battery(capsys):
     check_battery(exercises.check_train_step, TRAIN_STEP_WRONG, capsys)
 
 
+# --- maximum_likelihood_cost and kl_divergence (notebook 12, the appendix to 03) ------------------
+def ml_right(f):
+    return -0.5 * f.exp().mean()
+
+
+def test_maximum_likelihood_cost_battery(capsys):
+    battery = scalar_battery(ml_right, -1.0) | {
+        "sign": (lambda f: 0.5 * f.exp().mean(), "mind the sign"),
+        "no factor 1/2": (lambda f: -f.exp().mean(), "factor 1/2"),
+        "sum, not mean": (lambda f: -0.5 * f.exp().sum(), ".mean()"),
+        "exp(-f)": (lambda f: -0.5 * (-f).exp().mean(), "not e^(-f)"),
+        "D instead of its odds": (lambda f: -0.5 * torch.sigmoid(f).mean(), "D's odds"),
+        "the non-saturating loss": (lambda f: F.softplus(-f).mean(), "should return"),
+    }
+    check_battery(exercises.check_maximum_likelihood_cost, battery, capsys)
+
+
+def kl_right(log_p, log_q, dx):
+    return (log_p.exp() * (log_p - log_q)).sum() * dx
+
+
+def test_kl_divergence_battery(capsys):
+    battery = scalar_battery(kl_right, 0.4431471805599453) | {
+        "arguments swapped (reverse KL)": (lambda lp, lq, dx: kl_right(lq, lp, dx), "the order matters"),
+        "sign": (lambda lp, lq, dx: -kl_right(lp, lq, dx), "mind the sign"),
+        "no dx": (lambda lp, lq, dx: kl_right(lp, lq, dx) / dx, "multiply the sum by dx"),
+        "weighted by log p": (lambda lp, lq, dx: (lp * (lp - lq)).sum() * dx, "not by log_p"),
+        "unweighted": (lambda lp, lq, dx: (lp - lq).sum() * dx, "weight each point"),
+        "a plain mean": (lambda lp, lq, dx: (lp - lq).mean(), "not a plain mean"),
+        "JS instead": (lambda lp, lq, dx: 0.5 * kl_right(lp, torch.logaddexp(lp, lq) - np.log(2), dx)
+                       + 0.5 * kl_right(lq, torch.logaddexp(lp, lq) - np.log(2), dx), "closed form"),
+    }
+    battery["right on the example only"] = (battery["right on the example only"][0], "right on the first case")
+    check_battery(exercises.check_kl_divergence, battery, capsys)
+
+
 RIGHT_ANSWERS = {
     "ring_means": (exercises.check_ring_means, ring_right),
     "high_quality_fraction": (exercises.check_high_quality_fraction, hq_right),
@@ -683,6 +783,8 @@ RIGHT_ANSWERS = {
     "relativistic_generator_loss": (exercises.check_relativistic_generator_loss, ra_g),
     "extragradient_step": (exercises.check_extragradient_step, eg_right),
     "train_step": (exercises.check_train_step, buggy()),
+    "maximum_likelihood_cost": (exercises.check_maximum_likelihood_cost, ml_right),
+    "kl_divergence": (exercises.check_kl_divergence, kl_right),
 }
 
 

@@ -142,6 +142,53 @@ def test_plot_discriminator_2d_can_leave_the_colour_bar_to_a_shared_one():
     assert len(fig.axes) == 3
 
 
+class Scaled(torch.nn.Module):
+    """logit = a x: another half-plane discriminator, steeper or flatter than Halfplane's 4 x."""
+
+    def __init__(self, a):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([float(a), 0.0]))
+
+    def forward(self, x):
+        return x @ self.w
+
+
+def test_plot_discriminator_2d_relative_to_draws_the_change_on_a_symmetric_scale():
+    fig, ax = plt.subplots()
+    viz.plot_discriminator_2d(Halfplane(), torch.zeros(3, 2), bounds=(-2, 2, -2, 2), resolution=41, ax=ax,
+                              relative_to=Scaled(2))
+    field = next(c for c in ax.collections if hasattr(c, "levels"))
+    # The change sigmoid(4x) - sigmoid(2x) on the grid's 41 x values, computed here independently.
+    xs = np.linspace(-2, 2, 41)
+    largest = np.abs(1 / (1 + np.exp(-4 * xs)) - 1 / (1 + np.exp(-2 * xs))).max()
+    assert field.levels[0] == pytest.approx(-largest, rel=1e-5) and field.levels[-1] == pytest.approx(largest, rel=1e-5)
+    assert len(field.levels) == 11 and field.levels[5] == pytest.approx(0, abs=1e-9)
+    assert fig.axes[-1].get_ylabel() == "change in D(x)"
+
+
+def test_generator_arrows_match_the_closed_form_gradient():
+    # Non-saturating loss on logits f = 4 x1: mean softplus(-f), so -d/dx1 = 4 sigmoid(-4 x1) / N and 0 along x2.
+    fake = torch.tensor([[0.0, 1.0], [0.5, -0.3], [-1.0, 0.2]])
+    arrows = viz.generator_arrows(Halfplane(), "non_saturating", fake)
+    expected = 4 * torch.sigmoid(-4 * fake[:, 0]) / len(fake)
+    torch.testing.assert_close(arrows[:, 0], expected)
+    torch.testing.assert_close(arrows[:, 1], torch.zeros(3))
+
+
+def test_plot_generator_arrows_draws_the_longest_at_the_given_share_of_the_frame():
+    fig, ax = plt.subplots()
+    ax.set(xlim=(-2, 2), ylim=(-2, 2))
+    fake = torch.tensor([[0.0, 1.0], [0.5, -0.3], [-1.0, 0.2]])
+    arrows = viz.plot_generator_arrows(Halfplane(), "non_saturating", fake, ax=ax, length=0.1)
+    (quiver,) = ax.collections
+    drawn = np.hypot(quiver.U, quiver.V)
+    assert drawn.max() == pytest.approx(0.1 * 4)  # 10% of the 4-wide frame
+    np.testing.assert_allclose(drawn / drawn.max(), (arrows.norm(dim=1) / arrows.norm(dim=1).max()).numpy(),
+                               rtol=1e-5)
+    with pytest.raises(ValueError, match=r"^length=0"):
+        viz.plot_generator_arrows(Halfplane(), "non_saturating", fake, ax=ax, length=0)
+
+
 def _pixels_per_image_pixel(ax):
     """Screen pixels per image pixel along x and y, from the axes' box and the image it shows."""
     shown = ax.get_images()[0].get_array()

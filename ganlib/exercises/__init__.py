@@ -10,7 +10,7 @@ with ganlib's reference (or a hand-derived value) and prints one of three answer
 A check never raises, never changes the learner's objects (it passes copies) and returns a
 ``CheckResult`` whose ``passed`` attribute instructors' hidden tests can assert on.
 
-The checks live in one module per part of the course: ``basics`` (notebooks 00-03),
+The checks live in one module per part of the course: ``basics`` (notebooks 00-03 and their appendix, 12),
 ``applications`` (04-07) and ``hard_questions`` (08-11); ``_checking`` holds what they share
 (calling the learner's function safely, comparing, reporting). Import them from here.
 """
@@ -37,6 +37,8 @@ from .basics import (  # noqa: E402
     check_generator_step,
     check_high_quality_fraction,
     check_hinge_discriminator_loss,
+    check_kl_divergence,
+    check_maximum_likelihood_cost,
     check_non_saturating_loss,
     check_optimal_discriminator,
     check_ring_means,
@@ -67,6 +69,8 @@ __all__ = [
     "check_value_function",
     "check_extragradient_step",
     "check_train_step",
+    "check_maximum_likelihood_cost",
+    "check_kl_divergence",
     "check_reverse_kl",
     "check_minimax_slope",
     "check_frechet_distance_1d",

@@ -183,17 +183,22 @@ def _call(fn: Callable, *args, copy_args: bool = True):
 
 
 def _scalar(value, name: str, case: str) -> float:
+    """The learner's one number as a float: any real scalar is accepted (a Python float or int, a
+    NumPy scalar such as float32, a one-element tensor or array)."""
     if value is None:
         raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+    kind = "tensor"
+    if type(value).__module__ == "numpy" and hasattr(value, "dtype") and value.dtype.kind in "biuf":
+        kind, value = "NumPy array", torch.as_tensor(value)  # a NumPy scalar or array, judged as a tensor
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise _NotYet(
-                f"{name} returned a tensor of shape {tuple(value.shape)} on {case}; expected a single "
+                f"{name} returned a {kind} of shape {tuple(value.shape)} on {case}; expected a single "
                 "number (a 0-dimensional tensor). Average over the batch with .mean()."
             )
         if not (value.dtype.is_floating_point or value.dtype.is_complex):
             raise _NotYet(
-                f"{name} returned a tensor of dtype {value.dtype} on {case}; a loss is a real number "
+                f"{name} returned a {kind} of dtype {value.dtype} on {case}; a loss is a real number "
                 "(float). Avoid integer division, .long() or comparisons in the result."
             )
         value = value.item()

@@ -1,4 +1,5 @@
-"""Self-checks for notebooks 00-03: introduction, objective, training algorithm, losses."""
+"""Self-checks for notebooks 00-03 (introduction, objective, training algorithm, losses) and 12, the
+appendix to 03 on the divergences behind the losses."""
 
 from __future__ import annotations
 
@@ -93,6 +94,11 @@ def check_value_function(value_function: Callable) -> CheckResult:
             math.log(0.5 * 0.75) + math.log(0.5 * 0.25): "average over the batch (mean), don't multiply.",
             0.5 * (math.log(0.5) + math.log(0.75)) + 0.5 * (math.log(0.5) + math.log(0.25)):
                 "the second term is log(1 - D(G(z))), not log D(G(z)).",
+            F.logsigmoid(-_REAL).mean().item() + F.logsigmoid(_FAKE).mean().item(): "real and fake are swapped: "
+                "E[log D(x)] takes the real logits, E[log(1 - D(G(z)))] = logsigmoid(-fake_logits) the fake ones.",
+            expected / 2: "that is half of V: add the two expectations, don't average them (one .mean() over both "
+                "batches together averages them too).",
+            2 * expected: "that is twice V: average each term over its batch with .mean(), don't sum.",
         })
         for seed in range(3):
             r, f = _random_logits(seed), _random_logits(seed + 10, n=9)
@@ -269,10 +275,21 @@ def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
         opt_ref.step()
         case = "a tiny G and D, 16 real points, noise of size 3"
         got = _scalar(loss, name, case)
+        with torch.no_grad():
+            swapped = (F.softplus(D(real)).mean() + F.softplus(-D(fake)).mean()).item()
         _expect_close(got, ref_loss.item(), name, case, {
             losses.LOSSES["non_saturating"].generator(D(fake)).item(): "that is the generator's loss; step 6 uses "
             "the discriminator's: softplus(-real_logits).mean() + softplus(fake_logits).mean().",
+            -ref_loss.item(): "mind the sign: that is V, which D maximises; its loss is -V = "
+            "softplus(-real_logits).mean() + softplus(fake_logits).mean(), a positive number.",
+            ref_loss.item() / 2: "that is half the loss: add the two means, don't average them.",
+            swapped: "real and fake are swapped: softplus(-logits) on the real batch pushes D(x) up, "
+            "softplus(logits) on the fakes pushes D(G(z)) down.",
         })
+        if not all(p.requires_grad for p in G1.parameters()):
+            raise _NotYet("your function left the generator frozen (requires_grad_(False) without "
+                          "requires_grad_(True) afterwards), so the next generator_step could not train it. "
+                          "Detaching the fakes is enough to keep step 6 away from G.")
         if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G1.parameters()):
             raise _NotYet("the generator received gradients from the discriminator's loss. Detach the fakes "
                           "(G(z).detach()) or generate them under torch.no_grad(): step 6 must not reach G.")
@@ -293,6 +310,9 @@ def check_generator_step(generator_step: Callable) -> CheckResult:
         G0, D0 = copy.deepcopy(G), copy.deepcopy(D)
         G1, D1 = copy.deepcopy(G), copy.deepcopy(D)
         _stale_gradients(G1)
+        reached_g = []  # a backward pass that reaches G's weights calls these hooks
+        for p in G1.parameters():
+            p.register_hook(lambda grad: reached_g.append(1))
         opt1 = torch.optim.Adam(G1.parameters(), lr=0.01)
         torch.manual_seed(321)
         loss = _call(generator_step, G1, D1, opt1, 16, 3, copy_args=False)
@@ -310,10 +330,29 @@ def check_generator_step(generator_step: Callable) -> CheckResult:
         _expect_close(got, ref_loss.item(), name, case, {
             minimax: "that is the saturating minimax loss log(1 - D(G(z))); use the non-saturating "
             "-log D(G(z)) = softplus(-fake_logits).mean().",
+            -ref_loss.item(): "mind the sign: the generator minimises -log D(G(z)) = softplus(-fake_logits).mean(), "
+            "a positive number.",
         })
         if not _same(D1, D):
             raise _NotYet("the discriminator's weights changed during the generator's step; keep D fixed "
                           "(step only g_optimizer).")
+        if not all(p.requires_grad for p in D1.parameters()):
+            raise _NotYet("your function left the discriminator frozen: D.requires_grad_(False) without "
+                          "D.requires_grad_(True) before returning. The next discriminator_step would then fail "
+                          "(its loss would have nothing to differentiate). Re-enable D at the end, or leave it "
+                          "as it is: stepping only g_optimizer already keeps D fixed.")
+        if _same(G1, G):
+            if not reached_g and any(p.grad is not None for p in D1.parameters()):
+                raise _NotYet("the generator's weights did not change: no gradient reached G, because the fakes "
+                              "were detached (or made under torch.no_grad()), so backward() stopped at D. In step 7 "
+                              "the loss must flow back through D into G: score G(z) itself, not G(z).detach().")
+            if not reached_g:
+                raise _NotYet("the generator's weights did not change: no gradient reached G. Call "
+                              "g_loss.backward() before g_optimizer.step().")
+            if all(p.grad is None or not p.grad.any() for p in G1.parameters()):
+                raise _NotYet("the generator's weights did not change: its gradients were cleared before the "
+                              "update. Call g_optimizer.zero_grad() before g_loss.backward(), not between "
+                              "backward() and step().")
         _expect_one_adam_step(G1, before=G, reference=G0, player="generator")
         return "updates the generator with the non-saturating loss and leaves the discriminator unchanged."
 
@@ -455,3 +494,76 @@ def check_hinge_discriminator_loss(hinge_discriminator_loss: Callable) -> CheckR
         return "is E[max(0, 1 - r)] + E[max(0, 1 + f)]."
 
     return _report("hinge_discriminator_loss", body)
+
+
+# --- 12: appendix, the divergences behind the losses ---------------------------------------------
+def check_maximum_likelihood_cost(maximum_likelihood_cost: Callable) -> CheckResult:
+    """``maximum_likelihood_cost(fake_logits)`` -> -1/2 E[exp(f)], Goodfellow's maximum-likelihood cost."""
+
+    def reference(f: torch.Tensor) -> torch.Tensor:
+        return -0.5 * f.exp().mean()
+
+    def body() -> str:
+        name = "maximum_likelihood_cost"
+        hand = torch.tensor([0.0, math.log(3.0), math.log(2.0)])
+        case = "fake_logits=[0, ln 3, ln 2] (D's odds D/(1 - D) = e^f = 1, 3, 2)"
+        got = _scalar(_call(maximum_likelihood_cost, hand), name, case)
+        _expect_close(got, reference(hand).item(), name, case, {
+            1.0: "mind the sign: the cost is -1/2 E[e^f], so the generator lowers it by raising D's odds.",
+            -2.0: "the factor 1/2 is missing: -1/2 E[e^f].",
+            -3.0: "average over the batch with .mean(), don't sum.",
+            -0.5 * (1 + 1 / 3 + 1 / 2) / 3: "use e^f (D's odds, D/(1 - D)), not e^(-f).",
+            -0.5 * (1 / 2 + 3 / 4 + 2 / 3) / 3: "that uses D = sigmoid(f); the cost uses D's odds e^f = D/(1 - D).",
+        })
+        for seed in range(3):
+            f = _random_logits(seed)
+            _expect_match(maximum_likelihood_cost, reference, (f,), name, f"random logits (seed {seed})")
+        return "is -1/2 E[e^f]: it saturates where D rejects the fakes and grows without limit where D accepts them."
+
+    return _report("maximum_likelihood_cost", body)
+
+
+def _normal_log_density(x: torch.Tensor, mean: float, std: float) -> torch.Tensor:
+    return -0.5 * ((x - mean) / std) ** 2 - math.log(std * math.sqrt(2 * math.pi))
+
+
+def _closed_form_kl(p: tuple[float, float], q: tuple[float, float]) -> float:
+    """KL(N(mu_p, s_p^2) || N(mu_q, s_q^2)), in closed form."""
+    (mu_p, s_p), (mu_q, s_q) = p, q
+    return math.log(s_q / s_p) + (s_p**2 + (mu_p - mu_q) ** 2) / (2 * s_q**2) - 0.5
+
+
+def check_kl_divergence(kl_divergence: Callable) -> CheckResult:
+    """``kl_divergence(log_p, log_q, dx)`` -> KL(p || q) = sum(p (log p - log q)) dx on a grid."""
+
+    def body() -> str:
+        name = "kl_divergence"
+        x = torch.linspace(-15, 15, 3001, dtype=torch.float64)
+        dx = float(x[1] - x[0])
+        for first, (p, q) in zip((True, False), (((0.0, 1.0), (1.0, 2.0)), ((0.5, 1.0), (-1.0, 1.5))), strict=True):
+            log_p, log_q = _normal_log_density(x, *p), _normal_log_density(x, *q)
+            case = (f"p = N({p[0]}, {p[1]}²), q = N({q[0]}, {q[1]}²) on a grid from -15 to 15 with dx = {dx:g} "
+                    "(tensors of float64)")
+            got = _scalar(_call(kl_divergence, log_p, log_q, dx), name, case)
+            expected = _closed_form_kl(p, q)
+            if math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
+                continue
+            hints = {
+                _closed_form_kl(q, p): "that is KL(q || p): the order matters. Weight by p, the first argument: "
+                "sum(p * (log p - log q)) * dx.",
+                -expected: "mind the sign: KL(p || q) = sum(p * (log p - log q)) * dx, never negative.",
+                expected / dx: "multiply the sum by dx: the integral is a sum of areas.",
+                float((log_p * (log_p - log_q)).sum() * dx): "weight by the density p = exp(log_p), not by log_p.",
+                float((log_p - log_q).sum() * dx): "weight each point by the density p = exp(log_p).",
+                float((log_p - log_q).mean()): "the integral is sum(p * (log p - log q)) * dx, not a plain mean.",
+            }
+            message = (f"{'' if first else 'right on the first case but not '}on {case}, {name} should return "
+                       f"{expected:.4f} (the closed form); yours returned {got:.4f}.")
+            if not first and not any(math.isclose(got, v, rel_tol=1e-4) for v in hints):
+                message += " Compute from the arguments, not from constants."
+            hint = next((h for value, h in hints.items() if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-6)),
+                        None)
+            raise _NotYet(message + (f" Hint: {hint}" if hint else ""))
+        return "matches the closed form of KL between two Gaussians, in both cases, to 4 digits."
+
+    return _report("kl_divergence", body)
