@@ -262,12 +262,12 @@ def _expect_one_adam_step(model: torch.nn.Module, before: torch.nn.Module, refer
     optimizer, letter = f"{player[0]}_optimizer", player[0].upper()
     who = {"generator": _("generator"), "discriminator": _("discriminator")}[player]
     if _same(model, before):
-        raise _NotYet(_("the {player}'s weights did not change; call {optimizer}.step() after backward().",
-                        player=who, optimizer=optimizer))
+        raise _NotYet(_("the {player}'s weights did not change; call {opt}.step() after backward().",
+                        player=who, opt=optimizer))
     if not _close(model, reference):
         raise _NotYet(_("the {player}'s update differs from one Adam step on this loss. Did you call "
-                        "{optimizer}.zero_grad() before loss.backward()? Old gradients were left on {letter}.",
-                        player=who, optimizer=optimizer, letter=letter))
+                        "{opt}.zero_grad() before loss.backward()? Old gradients were left on {letter}.",
+                        player=who, opt=optimizer, letter=letter))
 
 
 def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
