@@ -43,7 +43,7 @@ def test_a_wrong_answer_is_answered_in_chinese_with_its_values(chinese, capsys):
     result = run(exercises.check_value_function, negated, capsys)
     assert not result.passed
     assert result.message.startswith("❌ 还不对：用例「real_logits=[0, ln 3], fake_logits=[0, -ln 3]（真实样本上 D = ")
-    assert f"value_function 应返回 {HAND_V:.4f}，你的返回了 {-HAND_V:.4f}。" in result.message
+    assert f"value_function 应返回 {HAND_V:.4f}，你的结果是 {-HAND_V:.4f}。" in result.message
     assert "提示：这是 -V，即判别器的损失" in result.message
     for english_words in ("Not yet", "should return", "yours returned", "Hint", "discriminator"):
         assert english_words not in result.message
@@ -62,7 +62,7 @@ def test_a_case_description_is_chinese_with_its_trial_number(chinese, capsys):
     result = run(exercises.check_high_quality_fraction, right_on_the_example_only, capsys)
     assert not result.passed
     assert "用例「6 个随机均值周围的 200 个随机样本（第 1 次试验）」：high_quality_fraction 应返回 " in result.message
-    assert result.message.endswith("你的返回了 0.4000。")
+    assert result.message.endswith("你的结果是 0.4000。")
 
 
 def test_the_settings_a_function_changed_are_listed_in_chinese(chinese, capsys):
