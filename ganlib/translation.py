@@ -341,8 +341,9 @@ def library_messages() -> list[Message]:
     found, seen = [], set()
     for path in sorted((ROOT / "ganlib").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_" and node.args:
+        calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
+        for node in sorted(calls, key=lambda n: (n.lineno, n.col_offset)):  # in the source's order, for translators
+            if isinstance(node.func, ast.Name) and node.func.id == "_" and node.args:
                 first = node.args[0]
                 if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
                     where = f"{path.relative_to(ROOT)}:{node.lineno}"

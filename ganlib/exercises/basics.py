@@ -11,14 +11,16 @@ import torch
 import torch.nn.functional as F
 
 from .. import losses
+from ..prose import sentence as _
 from ._checking import (
     _FAKE,
-    _HAND,
     _REAL,
     CheckResult,
     _call,
     _expect_close,
     _expect_match,
+    _hand,
+    _hint,
     _NotYet,
     _random_logits,
     _report,
@@ -41,13 +43,15 @@ def check_ring_means(ring_means: Callable) -> CheckResult:
             if torch.allclose(got, expected, atol=1e-5):
                 continue
             if torch.allclose(got, expected.flip(1), atol=1e-5):
-                hint = "x and y are swapped: the first column is radius * cos(angle)."
+                hint = _("x and y are swapped: the first column is radius * cos(angle).")
             elif torch.allclose(got.norm(dim=1), torch.full((n_modes,), radius), atol=1e-4):
-                hint = "the points are on the circle, but at other angles: use angle_k = 2 pi k / n_modes, k = 0..n-1."
+                hint = _("the points are on the circle, but at other angles: use angle_k = 2 pi k / n_modes, "
+                         "k = 0..n-1.")
             else:
-                hint = "each centre is (radius cos(angle_k), radius sin(angle_k))."
-            raise _NotYet(f"on {case}, expected {[[round(v, 3) for v in row] for row in expected.tolist()]}. {hint}")
-        return "puts n_modes centres evenly on the circle, starting at angle 0."
+                hint = _("each centre is (radius cos(angle_k), radius sin(angle_k)).")
+            raise _NotYet(_("on {case}, expected {expected}. {hint}", case=case,
+                            expected=[[round(v, 3) for v in row] for row in expected.tolist()], hint=hint))
+        return _("puts n_modes centres evenly on the circle, starting at angle 0.")
 
     return _report("ring_means", body)
 
@@ -63,20 +67,20 @@ def check_high_quality_fraction(high_quality_fraction: Callable) -> CheckResult:
         name = "high_quality_fraction"
         means = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
         samples = torch.tensor([[0.02, 0.0], [0.9, 0.05], [0.5, 0.0], [1.0, -0.029], [3.0, 3.0]])
-        case = "means (0,0), (1,0), std 0.01, samples (0.02,0), (0.9,0.05), (0.5,0), (1,-0.029), (3,3)"
+        case = _("means (0,0), (1,0), std 0.01, samples (0.02,0), (0.9,0.05), (0.5,0), (1,-0.029), (3,3)")
         got = _scalar(_call(high_quality_fraction, samples, means, 0.01), name, case)
         _expect_close(got, 2 / 5, name, case, {
-            2.0: "return the fraction of samples (a number from 0 to 1), not the count.",
-            1 / 5: "measure each sample's distance to its *nearest* mean, not to the first one.",
-            0.0: "high quality means a distance *under 3 standard deviations* (3 * std), not under std.",
+            2.0: _("return the fraction of samples (a number from 0 to 1), not the count."),
+            1 / 5: _("measure each sample's distance to its *nearest* mean, not to the first one."),
+            0.0: _("high quality means a distance *under 3 standard deviations* (3 * std), not under std."),
         })
         gen = torch.Generator().manual_seed(0)
         for trial in range(3):
             means = torch.randn(6, 2, generator=gen) * 3
             samples = means[torch.randint(6, (200,), generator=gen)] + 0.08 * torch.randn(200, 2, generator=gen)
-            case = f"200 random samples around 6 random means (trial {trial + 1})"
+            case = _("200 random samples around 6 random means (trial {trial})", trial=trial + 1)
             _expect_match(high_quality_fraction, _high_quality_reference, (samples, means, 0.05), name, case)
-        return "counts the samples within 3 standard deviations of their nearest mean."
+        return _("counts the samples within 3 standard deviations of their nearest mean.")
 
     return _report("high_quality_fraction", body)
 
@@ -88,26 +92,28 @@ def check_value_function(value_function: Callable) -> CheckResult:
     def body() -> str:
         name = "value_function"
         expected = losses.value_function(_REAL, _FAKE).item()
-        got = _scalar(_call(value_function, _REAL, _FAKE), name, _HAND)
-        _expect_close(got, expected, name, _HAND, {
-            -expected: "that is minus V, the discriminator's loss; V itself is E[log D(x)] + E[log(1 - D(G(z)))].",
-            math.log(0.5 * 0.75) + math.log(0.5 * 0.25): "average over the batch (mean), don't multiply.",
+        hand = _hand()
+        got = _scalar(_call(value_function, _REAL, _FAKE), name, hand)
+        _expect_close(got, expected, name, hand, {
+            -expected: _("that is minus V, the discriminator's loss; V itself is E[log D(x)] + E[log(1 - D(G(z)))]."),
+            math.log(0.5 * 0.75) + math.log(0.5 * 0.25): _("average over the batch (mean), don't multiply."),
             0.5 * (math.log(0.5) + math.log(0.75)) + 0.5 * (math.log(0.5) + math.log(0.25)):
-                "the second term is log(1 - D(G(z))), not log D(G(z)).",
-            F.logsigmoid(-_REAL).mean().item() + F.logsigmoid(_FAKE).mean().item(): "real and fake are swapped: "
-                "E[log D(x)] takes the real logits, E[log(1 - D(G(z)))] = logsigmoid(-fake_logits) the fake ones.",
-            expected / 2: "that is half of V: add the two expectations, don't average them (one .mean() over both "
-                "batches together averages them too).",
-            2 * expected: "that is twice V: average each term over its batch with .mean(), don't sum.",
+                _("the second term is log(1 - D(G(z))), not log D(G(z))."),
+            F.logsigmoid(-_REAL).mean().item() + F.logsigmoid(_FAKE).mean().item(): _(
+                "real and fake are swapped: E[log D(x)] takes the real logits, E[log(1 - D(G(z)))] = "
+                "logsigmoid(-fake_logits) the fake ones."),
+            expected / 2: _("that is half of V: add the two expectations, don't average them (one .mean() over both "
+                            "batches together averages them too)."),
+            2 * expected: _("that is twice V: average each term over its batch with .mean(), don't sum."),
         })
         for seed in range(3):
             r, f = _random_logits(seed), _random_logits(seed + 10, n=9)
             _expect_match(value_function, losses.value_function, (r, f), name,
-                          f"random logits (seed {seed}; 16 real, 9 fake)")
+                          _("random logits (seed {seed}; {real} real, {fake} fake)", seed=seed, real=16, fake=9))
         big = torch.tensor([60.0, -60.0])
         _expect_match(value_function, losses.value_function, (big, big), name,
-                      "logits ±60 (D(x) within 1e-26 of 0 or 1)")
-        return "matches V(D, G) on hand-checked, random and extreme logits."
+                      _("logits ±60 (D(x) within 1e-26 of 0 or 1)"))
+        return _("matches V(D, G) on hand-checked, random and extreme logits.")
 
     return _report("value_function", body)
 
@@ -123,27 +129,29 @@ def check_optimal_discriminator(optimal_discriminator: Callable) -> CheckResult:
         got = _tensor(_call(optimal_discriminator, p_data, p_g), name, case, (4,), finite=False)
         expected = torch.tensor([0.75, 0.5, 0.0, 1.0])
         if torch.allclose(got[:2], torch.tensor([3.0, 1.0])):
-            raise _NotYet(
-                f"on {case}, expected {expected.tolist()}. Hint: divide by the sum p_data + p_g, not by p_g alone."
-            )
+            raise _NotYet(_("on {case}, expected {expected}. Hint: divide by the sum p_data + p_g, not by p_g alone.",
+                            case=case, expected=expected.tolist()))
         if not torch.isfinite(got).all():
-            raise _NotYet(f"on {case}, {name} returned NaN or inf values; expected {expected.tolist()}.")
+            raise _NotYet(_("on {case}, {name} returned NaN or inf values; expected {expected}.",
+                            case=case, name=name, expected=expected.tolist()))
         if torch.allclose(got, expected, atol=1e-6):
             gen = torch.Generator().manual_seed(0)
             for trial in range(3):
                 p_data, p_g = torch.rand(7, generator=gen) + 0.01, torch.rand(7, generator=gen) + 0.01
-                case = f"random densities at 7 points (trial {trial + 1})"
+                case = _("random densities at 7 points (trial {trial})", trial=trial + 1)
                 got = _tensor(_call(optimal_discriminator, p_data, p_g), name, case, (7,))
                 if not torch.allclose(got, p_data / (p_data + p_g), atol=1e-5):
-                    raise _NotYet(f"right on the first case but not on {case}: expected "
-                                  f"{[round(v, 3) for v in (p_data / (p_data + p_g)).tolist()]}, "
-                                  f"got {[round(v, 3) for v in got.tolist()]}. Compute from the inputs.")
-            return "is p_data / (p_data + p_g): 3/4 where data are 3x likelier, 1/2 where both agree."
+                    raise _NotYet(_("right on the first case but not on {case}: expected {expected}, got {got}. "
+                                    "Compute from the inputs.", case=case,
+                                    expected=[round(v, 3) for v in (p_data / (p_data + p_g)).tolist()],
+                                    got=[round(v, 3) for v in got.tolist()]))
+            return _("is p_data / (p_data + p_g): 3/4 where data are 3x likelier, 1/2 where both agree.")
         if torch.allclose(got, 1 - expected, atol=1e-6):
-            hint = "you have p_g / (p_data + p_g): D* is the probability that x is *real*."
+            hint = _("you have p_g / (p_data + p_g): D* is the probability that x is *real*.")
         else:
-            hint = "at each point, D*(x) = p_data(x) / (p_data(x) + p_g(x))."
-        raise _NotYet(f"on {case}, expected {expected.tolist()}; got {[round(v, 4) for v in got.tolist()]}. {hint}")
+            hint = _("at each point, D*(x) = p_data(x) / (p_data(x) + p_g(x)).")
+        raise _NotYet(_("on {case}, expected {expected}; got {got}. {hint}", case=case, expected=expected.tolist(),
+                        got=[round(v, 4) for v in got.tolist()], hint=hint))
 
     return _report("optimal_discriminator", body)
 
@@ -151,15 +159,16 @@ def check_optimal_discriminator(optimal_discriminator: Callable) -> CheckResult:
 def _pair(value, name: str, case: str) -> tuple[float, float]:
     """The learner's (x, y): two numbers (floats, one-element tensors or arrays)."""
     if value is None:
-        raise _NotYet(f"{name} returned None on {case}; did you forget `return x, y`?")
+        raise _NotYet(_("{name} returned None on {case}; did you forget `return x, y`?", name=name, case=case))
     if isinstance(value, torch.Tensor) and value.numel() == 2:
         value = value.flatten().tolist()
     try:
         x, y = value
         return float(x), float(y)
     except (TypeError, ValueError, RuntimeError):
-        raise _NotYet(f"{name} returned {type(value).__name__} {value!r:.60} on {case}; "
-                      "expected the pair of new positions, `return x, y`.") from None
+        raise _NotYet(_("{name} returned {type} {value} on {case}; expected the pair of new positions, "
+                        "`return x, y`.", name=name, type=type(value).__name__, value=repr(value)[:60],
+                        case=case)) from None
 
 
 def _extragradient_reference(x: float, y: float, eta: float) -> tuple[float, float]:
@@ -177,43 +186,50 @@ def check_extragradient_step(extragradient_step: Callable) -> CheckResult:
         got = _pair(_call(extragradient_step, x, y, eta), name, case)
         expected = _extragradient_reference(x, y, eta)
         wrong = {  # what a near-miss returns on this case, and what to say
-            (x - eta * y, y + eta * x): "that is the plain simultaneous step, which spirals out. Take a trial "
-            "step first, then move the *original* (x, y) with the gradients at the trial point.",
-            (x - eta * (y + eta * x), y + eta * x): "that is the alternating step (y first, then x), which orbits. "
-            "Both updates of the real step use the trial point's gradients.",
-            (x - eta * y, y + eta * (x - eta * y)): "that is the alternating step (x first, then y), which orbits. "
-            "Both updates of the real step use the trial point's gradients.",
-            (x - eta * y - eta * (y + eta * x), y + eta * x + eta * (x - eta * y)): "you took the real step from "
-            "the trial point; it starts from the original (x, y), using only the trial point's gradients.",
-            (x + eta * (y + eta * x), y - eta * (x - eta * y)): "mind the signs: x minimises x·y (x <- x - eta * "
-            "gradient), y maximises it (y <- y + eta * gradient).",
-            expected[::-1]: "x and y are swapped in what you return: `return x, y`.",
+            (x - eta * y, y + eta * x): _("that is the plain simultaneous step, which spirals out. Take a trial "
+                                          "step first, then move the *original* (x, y) with the gradients at the "
+                                          "trial point."),
+            (x - eta * (y + eta * x), y + eta * x): _("that is the alternating step (y first, then x), which "
+                                                      "orbits. Both updates of the real step use the trial point's "
+                                                      "gradients."),
+            (x - eta * y, y + eta * (x - eta * y)): _("that is the alternating step (x first, then y), which "
+                                                      "orbits. Both updates of the real step use the trial point's "
+                                                      "gradients."),
+            (x - eta * y - eta * (y + eta * x), y + eta * x + eta * (x - eta * y)): _(
+                "you took the real step from the trial point; it starts from the original (x, y), using only the "
+                "trial point's gradients."),
+            (x + eta * (y + eta * x), y - eta * (x - eta * y)): _("mind the signs: x minimises x·y (x <- x - eta * "
+                                                                  "gradient), y maximises it (y <- y + eta * "
+                                                                  "gradient)."),
+            expected[::-1]: _("x and y are swapped in what you return: `return x, y`."),
         }
         def same(a: tuple[float, float], b: tuple[float, float]) -> bool:  # float32 answers pass too
             return all(math.isclose(u, v, rel_tol=1e-5, abs_tol=1e-7) for u, v in zip(a, b, strict=True))
 
         if not same(got, expected):
             hint = next((h for pair, h in wrong.items() if same(got, pair)),
-                        "trial: x~ = x - eta*y, y~ = y + eta*x; then x <- x - eta*y~, y <- y + eta*x~.")
-            raise _NotYet(f"on {case}, expected ({expected[0]:.4f}, {expected[1]:.4f}); "
-                          f"yours returned ({got[0]:.4f}, {got[1]:.4f}). Hint: {hint}")
+                        _("trial: x~ = x - eta*y, y~ = y + eta*x; then x <- x - eta*y~, y <- y + eta*x~."))
+            raise _NotYet(_("on {case}, expected ({x:.4f}, {y:.4f}); yours returned ({got_x:.4f}, {got_y:.4f}).",
+                            case=case, x=expected[0], y=expected[1], got_x=got[0], got_y=got[1]) + _hint(hint))
         for start, eta in (((-0.3, 2.0), 0.3), ((0.7, -0.2), 0.05)):
             case = f"x={start[0]}, y={start[1]}, eta={eta}"
             got = _pair(_call(extragradient_step, *start, eta), name, case)
             expected = _extragradient_reference(*start, eta)
             if not same(got, expected):
-                raise _NotYet(f"right on the first case but not on {case}: expected ({expected[0]:.4f}, "
-                              f"{expected[1]:.4f}), got ({got[0]:.4f}, {got[1]:.4f}). Use the arguments, "
-                              "not constants.")
+                raise _NotYet(_("right on the first case but not on {case}: expected ({x:.4f}, {y:.4f}), got "
+                                "({got_x:.4f}, {got_y:.4f}). Use the arguments, not constants.", case=case,
+                                x=expected[0], y=expected[1], got_x=got[0], got_y=got[1]))
         x, y = 1.0, 0.5
-        for _ in range(150):
-            x, y = _pair(_call(extragradient_step, x, y, 0.1), name, "the 150-step run")
+        run = _("the 150-step run")
+        for _step in range(150):
+            x, y = _pair(_call(extragradient_step, x, y, 0.1), name, run)
         radius, expected_radius = math.hypot(x, y), math.hypot(1.0, 0.5) * (1 - 0.1**2 + 0.1**4) ** 75
         if not math.isclose(radius, expected_radius, rel_tol=1e-4):
-            raise _NotYet(f"after 150 steps from (1, 0.5) the distance to (0, 0) should be {expected_radius:.4f}; "
-                          f"yours is {radius:.4f}. Does your function keep state between calls?")
-        return (f"converges: 150 steps from (1, 0.5) bring the distance to the equilibrium from 1.118 to "
-                f"{radius:.3f}, where plain simultaneous steps spiral out to 2.358.")
+            raise _NotYet(_("after 150 steps from (1, 0.5) the distance to (0, 0) should be {expected:.4f}; yours "
+                            "is {radius:.4f}. Does your function keep state between calls?",
+                            expected=expected_radius, radius=radius))
+        return _("converges: 150 steps from (1, 0.5) bring the distance to the equilibrium from 1.118 to "
+                 "{radius:.3f}, where plain simultaneous steps spiral out to 2.358.", radius=radius)
 
     return _report("extragradient_step", body)
 
@@ -244,11 +260,14 @@ def _expect_one_adam_step(model: torch.nn.Module, before: torch.nn.Module, refer
                           player: str) -> None:
     """The learner's ``model`` moved from ``before`` exactly as one clean Adam step (``reference``)."""
     optimizer, letter = f"{player[0]}_optimizer", player[0].upper()
+    who = {"generator": _("generator"), "discriminator": _("discriminator")}[player]
     if _same(model, before):
-        raise _NotYet(f"the {player}'s weights did not change; call {optimizer}.step() after backward().")
+        raise _NotYet(_("the {player}'s weights did not change; call {opt}.step() after backward().",
+                        player=who, opt=optimizer))
     if not _close(model, reference):
-        raise _NotYet(f"the {player}'s update differs from one Adam step on this loss. Did you call "
-                      f"{optimizer}.zero_grad() before loss.backward()? Old gradients were left on {letter}.")
+        raise _NotYet(_("the {player}'s update differs from one Adam step on this loss. Did you call "
+                        "{opt}.zero_grad() before loss.backward()? Old gradients were left on {letter}.",
+                        player=who, opt=optimizer, letter=letter))
 
 
 def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
@@ -273,30 +292,31 @@ def check_discriminator_step(discriminator_step: Callable) -> CheckResult:
         opt_ref.zero_grad()
         ref_loss.backward()
         opt_ref.step()
-        case = "a tiny G and D, 16 real points, noise of size 3"
+        case = _("a tiny G and D, {real} real points, noise of size {noise}", real=16, noise=3)
         got = _scalar(loss, name, case)
         with torch.no_grad():
             swapped = (F.softplus(D(real)).mean() + F.softplus(-D(fake)).mean()).item()
         _expect_close(got, ref_loss.item(), name, case, {
-            losses.LOSSES["non_saturating"].generator(D(fake)).item(): "that is the generator's loss; step 6 uses "
-            "the discriminator's: softplus(-real_logits).mean() + softplus(fake_logits).mean().",
-            -ref_loss.item(): "mind the sign: that is V, which D maximises; its loss is -V = "
-            "softplus(-real_logits).mean() + softplus(fake_logits).mean(), a positive number.",
-            ref_loss.item() / 2: "that is half the loss: add the two means, don't average them.",
-            swapped: "real and fake are swapped: softplus(-logits) on the real batch pushes D(x) up, "
-            "softplus(logits) on the fakes pushes D(G(z)) down.",
+            losses.LOSSES["non_saturating"].generator(D(fake)).item(): _(
+                "that is the generator's loss; step 6 uses the discriminator's: softplus(-real_logits).mean() + "
+                "softplus(fake_logits).mean()."),
+            -ref_loss.item(): _("mind the sign: that is V, which D maximises; its loss is -V = "
+                                "softplus(-real_logits).mean() + softplus(fake_logits).mean(), a positive number."),
+            ref_loss.item() / 2: _("that is half the loss: add the two means, don't average them."),
+            swapped: _("real and fake are swapped: softplus(-logits) on the real batch pushes D(x) up, "
+                       "softplus(logits) on the fakes pushes D(G(z)) down."),
         })
         if not all(p.requires_grad for p in G1.parameters()):
-            raise _NotYet("your function left the generator frozen (requires_grad_(False) without "
-                          "requires_grad_(True) afterwards), so the next generator_step could not train it. "
-                          "Detaching the fakes is enough to keep step 6 away from G.")
+            raise _NotYet(_("your function left the generator frozen (requires_grad_(False) without "
+                            "requires_grad_(True) afterwards), so the next generator_step could not train it. "
+                            "Detaching the fakes is enough to keep step 6 away from G."))
         if any(p.grad is not None and p.grad.abs().sum() > 0 for p in G1.parameters()):
-            raise _NotYet("the generator received gradients from the discriminator's loss. Detach the fakes "
-                          "(G(z).detach()) or generate them under torch.no_grad(): step 6 must not reach G.")
+            raise _NotYet(_("the generator received gradients from the discriminator's loss. Detach the fakes "
+                            "(G(z).detach()) or generate them under torch.no_grad(): step 6 must not reach G."))
         if not _same(G1, G):
-            raise _NotYet("the generator's weights changed; step 6 updates the discriminator only.")
+            raise _NotYet(_("the generator's weights changed; step 6 updates the discriminator only."))
         _expect_one_adam_step(D1, before=D, reference=D0, player="discriminator")
-        return "computes the discriminator's loss on real and detached fake samples and takes one step."
+        return _("computes the discriminator's loss on real and detached fake samples and takes one step.")
 
     return _report("discriminator_step", body)
 
@@ -322,39 +342,40 @@ def check_generator_step(generator_step: Callable) -> CheckResult:
         opt_ref.zero_grad()
         ref_loss.backward()
         opt_ref.step()
-        case = "a tiny G and D, batch 16, noise of size 3"
+        case = _("a tiny G and D, batch {batch}, noise of size {noise}", batch=16, noise=3)
         got = _scalar(loss, name, case)
         torch.manual_seed(321)
         with torch.no_grad():
             minimax = losses.LOSSES["minimax"].generator(D(G(torch.randn(16, 3)))).item()
         _expect_close(got, ref_loss.item(), name, case, {
-            minimax: "that is the saturating minimax loss log(1 - D(G(z))); use the non-saturating "
-            "-log D(G(z)) = softplus(-fake_logits).mean().",
-            -ref_loss.item(): "mind the sign: the generator minimises -log D(G(z)) = softplus(-fake_logits).mean(), "
-            "a positive number.",
+            minimax: _("that is the saturating minimax loss log(1 - D(G(z))); use the non-saturating "
+                       "-log D(G(z)) = softplus(-fake_logits).mean()."),
+            -ref_loss.item(): _("mind the sign: the generator minimises -log D(G(z)) = "
+                                "softplus(-fake_logits).mean(), a positive number."),
         })
         if not _same(D1, D):
-            raise _NotYet("the discriminator's weights changed during the generator's step; keep D fixed "
-                          "(step only g_optimizer).")
+            raise _NotYet(_("the discriminator's weights changed during the generator's step; keep D fixed "
+                            "(step only g_optimizer)."))
         if not all(p.requires_grad for p in D1.parameters()):
-            raise _NotYet("your function left the discriminator frozen: D.requires_grad_(False) without "
-                          "D.requires_grad_(True) before returning. The next discriminator_step would then fail "
-                          "(its loss would have nothing to differentiate). Re-enable D at the end, or leave it "
-                          "as it is: stepping only g_optimizer already keeps D fixed.")
+            raise _NotYet(_("your function left the discriminator frozen: D.requires_grad_(False) without "
+                            "D.requires_grad_(True) before returning. The next discriminator_step would then fail "
+                            "(its loss would have nothing to differentiate). Re-enable D at the end, or leave it "
+                            "as it is: stepping only g_optimizer already keeps D fixed."))
         if _same(G1, G):
             if not reached_g and any(p.grad is not None for p in D1.parameters()):
-                raise _NotYet("the generator's weights did not change: no gradient reached G, because the fakes "
-                              "were detached (or made under torch.no_grad()), so backward() stopped at D. In step 7 "
-                              "the loss must flow back through D into G: score G(z) itself, not G(z).detach().")
+                raise _NotYet(_("the generator's weights did not change: no gradient reached G, because the fakes "
+                                "were detached (or made under torch.no_grad()), so backward() stopped at D. In step "
+                                "7 the loss must flow back through D into G: score G(z) itself, not "
+                                "G(z).detach()."))
             if not reached_g:
-                raise _NotYet("the generator's weights did not change: no gradient reached G. Call "
-                              "g_loss.backward() before g_optimizer.step().")
+                raise _NotYet(_("the generator's weights did not change: no gradient reached G. Call "
+                                "g_loss.backward() before g_optimizer.step()."))
             if all(p.grad is None or not p.grad.any() for p in G1.parameters()):
-                raise _NotYet("the generator's weights did not change: its gradients were cleared before the "
-                              "update. Call g_optimizer.zero_grad() before g_loss.backward(), not between "
-                              "backward() and step().")
+                raise _NotYet(_("the generator's weights did not change: its gradients were cleared before the "
+                                "update. Call g_optimizer.zero_grad() before g_loss.backward(), not between "
+                                "backward() and step()."))
         _expect_one_adam_step(G1, before=G, reference=G0, player="generator")
-        return "updates the generator with the non-saturating loss and leaves the discriminator unchanged."
+        return _("updates the generator with the non-saturating loss and leaves the discriminator unchanged.")
 
     return _report("generator_step", body)
 
@@ -412,37 +433,42 @@ def check_train_step(train_step: Callable) -> CheckResult:
         _reference_train_step(G_stale, D_stale, real, 3, seed=7, zero_d=False)
 
         if d_optimizer.steps > 1:
-            raise _NotYet(f"d_optimizer.step() ran {d_optimizer.steps} times in one iteration. The generator's "
-                          "update must step only g_optimizer: a d_optimizer.step() there moves D with the "
-                          "gradients G's loss left on it, so D is not held fixed (bug: D stepped in G's update).")
+            raise _NotYet(_("d_optimizer.step() ran {count} times in one iteration. The generator's update must "
+                            "step only g_optimizer: a d_optimizer.step() there moves D with the gradients G's loss "
+                            "left on it, so D is not held fixed (bug: D stepped in G's update).",
+                            count=d_optimizer.steps))
         if d_optimizer.steps == 0 or _same(D1, D):
-            raise _NotYet("the discriminator's weights did not change. Its update is zero_grad(), then "
-                          "d_loss.backward(), then d_optimizer.step(), in that order.")
+            raise _NotYet(_("the discriminator's weights did not change. Its update is zero_grad(), then "
+                            "d_loss.backward(), then d_optimizer.step(), in that order."))
         if g_optimizer.steps != 1:
-            raise _NotYet(f"g_optimizer.step() ran {g_optimizer.steps} times; the generator steps once per iteration.")
+            raise _NotYet(_("g_optimizer.step() ran {count} times; the generator steps once per iteration.",
+                            count=g_optimizer.steps))
         if len(g_backward_passes) > 1:
-            raise _NotYet("the generator's weights received gradients from the discriminator's loss as well as "
-                          "its own (bug: the fakes for D's update are not detached). Here g_optimizer.zero_grad() "
-                          "happens to clear them, so it only wastes work; without that zero_grad they would push "
-                          "G to help D. Use G(z).detach() for D's update.")
+            raise _NotYet(_("the generator's weights received gradients from the discriminator's loss as well as "
+                            "its own (bug: the fakes for D's update are not detached). Here g_optimizer.zero_grad() "
+                            "happens to clear them, so it only wastes work; without that zero_grad they would push "
+                            "G to help D. Use G(z).detach() for D's update."))
         if not _close(D1, D_ref):
             if _close(D1, D_stale):
-                raise _NotYet("the discriminator's update used last iteration's gradients too (bug: no "
-                              "d_optimizer.zero_grad() before d_loss.backward()). PyTorch adds new gradients to "
-                              "the old ones in .grad; zero_grad() clears them.")
-            raise _NotYet("the discriminator's update differs from one Adam step on its loss with detached fakes. "
-                          "Keep the buggy version's structure (noise drawn for D, then new noise for G) and fix "
-                          "only the three bugs.")
+                raise _NotYet(_("the discriminator's update used last iteration's gradients too (bug: no "
+                                "d_optimizer.zero_grad() before d_loss.backward()). PyTorch adds new gradients to "
+                                "the old ones in .grad; zero_grad() clears them."))
+            raise _NotYet(_("the discriminator's update differs from one Adam step on its loss with detached "
+                            "fakes. Keep the buggy version's structure (noise drawn for D, then new noise for G) "
+                            "and fix only the three bugs."))
         if not _close(G1, G_ref):
-            raise _NotYet("the generator's update differs from one Adam step on the non-saturating loss. Call "
-                          "g_optimizer.zero_grad() before g_loss.backward(), and draw new noise for G's step.")
+            raise _NotYet(_("the generator's update differs from one Adam step on the non-saturating loss. Call "
+                            "g_optimizer.zero_grad() before g_loss.backward(), and draw new noise for G's step."))
         if not isinstance(returned, (tuple, list)) or len(returned) != 2:
-            raise _NotYet(f"{name} should return the pair (d_loss, g_loss); yours returned {type(returned).__name__}.")
-        case = "a tiny G and D, 16 real points, noise of size 3"
-        _expect_close(_scalar(returned[0], f"{name}'s d_loss", case), d_expected, f"{name}'s d_loss", case)
-        _expect_close(_scalar(returned[1], f"{name}'s g_loss", case), g_expected, f"{name}'s g_loss", case)
-        return ("detaches the fakes, clears old gradients before each backward, and steps each optimizer once: "
-                "all three bugs fixed.")
+            raise _NotYet(_("{name} should return the pair (d_loss, g_loss); yours returned {type}.",
+                            name=name, type=type(returned).__name__))
+        case = _("a tiny G and D, {real} real points, noise of size {noise}", real=16, noise=3)
+        for returned_loss, loss, expected_loss in zip(returned, ("d_loss", "g_loss"), (d_expected, g_expected),
+                                                      strict=True):
+            what = _("{name}'s {loss}", name=name, loss=loss)
+            _expect_close(_scalar(returned_loss, what, case), expected_loss, what, case)
+        return _("detaches the fakes, clears old gradients before each backward, and steps each optimizer once: "
+                 "all three bugs fixed.")
 
     return _report("train_step", body)
 
@@ -457,17 +483,18 @@ def check_non_saturating_loss(non_saturating_loss: Callable) -> CheckResult:
         case = "fake_logits=[0, -ln 3] (D(G(z)) = 1/2, 1/4)"
         got = _scalar(_call(non_saturating_loss, _FAKE), name, case)
         _expect_close(got, reference(_FAKE).item(), name, case, {
-            losses.LOSSES["minimax"].generator(_FAKE).item(): "that is the minimax (saturating) loss "
-            "log(1 - D(G(z))); the non-saturating loss is -log D(G(z)).",
-            -reference(_FAKE).item(): "mind the sign: the generator minimises -log D(G(z)).",
+            losses.LOSSES["minimax"].generator(_FAKE).item(): _("that is the minimax (saturating) loss "
+                                                                "log(1 - D(G(z))); the non-saturating loss is "
+                                                                "-log D(G(z))."),
+            -reference(_FAKE).item(): _("mind the sign: the generator minimises -log D(G(z))."),
         })
         for seed in range(3):
             f = _random_logits(seed)
-            _expect_match(non_saturating_loss, reference, (f,), name, f"random logits (seed {seed})")
+            _expect_match(non_saturating_loss, reference, (f,), name, _("random logits (seed {seed})", seed=seed))
         rejected = torch.tensor([-200.0, -150.0])
         _expect_match(non_saturating_loss, reference, (rejected,), name,
-                      "logits -200 and -150 (D rejects the fakes completely)")
-        return "is -log D(G(z)), finite even where D rejects the fakes completely."
+                      _("logits -200 and -150 (D rejects the fakes completely)"))
+        return _("is -log D(G(z)), finite even where D rejects the fakes completely.")
 
     return _report("non_saturating_loss", body)
 
@@ -482,16 +509,16 @@ def check_hinge_discriminator_loss(hinge_discriminator_loss: Callable) -> CheckR
         case = "real_logits=[0, 2], fake_logits=[1, -3]"
         got = _scalar(_call(hinge_discriminator_loss, r, f), name, case)
         _expect_close(got, reference(r, f).item(), name, case, {
-            ((1 - r).mean() + (1 + f).mean()).item(): "clip at zero with F.relu (or clamp(min=0)): a logit beyond "
-            "the margin should cost nothing.",
-            (F.relu(1 + r).mean() + F.relu(1 - f).mean()).item(): "real and fake are swapped: real logits should "
-            "be pushed above +1, fake logits below -1.",
+            ((1 - r).mean() + (1 + f).mean()).item(): _("clip at zero with F.relu (or clamp(min=0)): a logit beyond "
+                                                        "the margin should cost nothing."),
+            (F.relu(1 + r).mean() + F.relu(1 - f).mean()).item(): _("real and fake are swapped: real logits should "
+                                                                    "be pushed above +1, fake logits below -1."),
         })
         for seed in range(3):
             rr, ff = _random_logits(seed), _random_logits(seed + 5, n=7)
             _expect_match(hinge_discriminator_loss, reference, (rr, ff), name,
-                          f"random logits (seed {seed}; 16 real, 7 fake)")
-        return "is E[max(0, 1 - r)] + E[max(0, 1 + f)]."
+                          _("random logits (seed {seed}; {real} real, {fake} fake)", seed=seed, real=16, fake=7))
+        return _("is E[max(0, 1 - r)] + E[max(0, 1 + f)].")
 
     return _report("hinge_discriminator_loss", body)
 
@@ -506,19 +533,21 @@ def check_maximum_likelihood_cost(maximum_likelihood_cost: Callable) -> CheckRes
     def body() -> str:
         name = "maximum_likelihood_cost"
         hand = torch.tensor([0.0, math.log(3.0), math.log(2.0)])
-        case = "fake_logits=[0, ln 3, ln 2] (D's odds D/(1 - D) = e^f = 1, 3, 2)"
+        case = _("fake_logits=[0, ln 3, ln 2] (D's odds D/(1 - D) = e^f = 1, 3, 2)")
         got = _scalar(_call(maximum_likelihood_cost, hand), name, case)
         _expect_close(got, reference(hand).item(), name, case, {
-            1.0: "mind the sign: the cost is -1/2 E[e^f], so the generator lowers it by raising D's odds.",
-            -2.0: "the factor 1/2 is missing: -1/2 E[e^f].",
-            -3.0: "average over the batch with .mean(), don't sum.",
-            -0.5 * (1 + 1 / 3 + 1 / 2) / 3: "use e^f (D's odds, D/(1 - D)), not e^(-f).",
-            -0.5 * (1 / 2 + 3 / 4 + 2 / 3) / 3: "that uses D = sigmoid(f); the cost uses D's odds e^f = D/(1 - D).",
+            1.0: _("mind the sign: the cost is -1/2 E[e^f], so the generator lowers it by raising D's odds."),
+            -2.0: _("the factor 1/2 is missing: -1/2 E[e^f]."),
+            -3.0: _("average over the batch with .mean(), don't sum."),
+            -0.5 * (1 + 1 / 3 + 1 / 2) / 3: _("use e^f (D's odds, D/(1 - D)), not e^(-f)."),
+            -0.5 * (1 / 2 + 3 / 4 + 2 / 3) / 3: _("that uses D = sigmoid(f); the cost uses D's odds e^f = "
+                                                  "D/(1 - D)."),
         })
         for seed in range(3):
             f = _random_logits(seed)
-            _expect_match(maximum_likelihood_cost, reference, (f,), name, f"random logits (seed {seed})")
-        return "is -1/2 E[e^f]: it saturates where D rejects the fakes and grows without limit where D accepts them."
+            _expect_match(maximum_likelihood_cost, reference, (f,), name, _("random logits (seed {seed})", seed=seed))
+        return _("is -1/2 E[e^f]: it saturates where D rejects the fakes and grows without limit where D accepts "
+                 "them.")
 
     return _report("maximum_likelihood_cost", body)
 
@@ -542,28 +571,33 @@ def check_kl_divergence(kl_divergence: Callable) -> CheckResult:
         dx = float(x[1] - x[0])
         for first, (p, q) in zip((True, False), (((0.0, 1.0), (1.0, 2.0)), ((0.5, 1.0), (-1.0, 1.5))), strict=True):
             log_p, log_q = _normal_log_density(x, *p), _normal_log_density(x, *q)
-            case = (f"p = N({p[0]}, {p[1]}²), q = N({q[0]}, {q[1]}²) on a grid from -15 to 15 with dx = {dx:g} "
-                    "(tensors of float64)")
+            case = _("p = N({mean_p}, {std_p}²), q = N({mean_q}, {std_q}²) on a grid from -15 to 15 with dx = {dx:g} "
+                     "(tensors of float64)", mean_p=p[0], std_p=p[1], mean_q=q[0], std_q=q[1], dx=dx)
             got = _scalar(_call(kl_divergence, log_p, log_q, dx), name, case)
             expected = _closed_form_kl(p, q)
             if math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
                 continue
             hints = {
-                _closed_form_kl(q, p): "that is KL(q || p): the order matters. Weight by p, the first argument: "
-                "sum(p * (log p - log q)) * dx.",
-                -expected: "mind the sign: KL(p || q) = sum(p * (log p - log q)) * dx, never negative.",
-                expected / dx: "multiply the sum by dx: the integral is a sum of areas.",
-                float((log_p * (log_p - log_q)).sum() * dx): "weight by the density p = exp(log_p), not by log_p.",
-                float((log_p - log_q).sum() * dx): "weight each point by the density p = exp(log_p).",
-                float((log_p - log_q).mean()): "the integral is sum(p * (log p - log q)) * dx, not a plain mean.",
+                _closed_form_kl(q, p): _("that is KL(q || p): the order matters. Weight by p, the first argument: "
+                                         "sum(p * (log p - log q)) * dx."),
+                -expected: _("mind the sign: KL(p || q) = sum(p * (log p - log q)) * dx, never negative."),
+                expected / dx: _("multiply the sum by dx: the integral is a sum of areas."),
+                float((log_p * (log_p - log_q)).sum() * dx): _("weight by the density p = exp(log_p), not by log_p."),
+                float((log_p - log_q).sum() * dx): _("weight each point by the density p = exp(log_p)."),
+                float((log_p - log_q).mean()): _("the integral is sum(p * (log p - log q)) * dx, not a plain mean."),
             }
-            message = (f"{'' if first else 'right on the first case but not '}on {case}, {name} should return "
-                       f"{expected:.4f} (the closed form); yours returned {got:.4f}.")
+            if first:
+                message = _("on {case}, {name} should return {expected:.4f} (the closed form); yours returned "
+                            "{got:.4f}.", case=case, name=name, expected=expected, got=got)
+            else:
+                message = _("right on the first case but not on {case}, {name} should return {expected:.4f} (the "
+                            "closed form); yours returned {got:.4f}.", case=case, name=name, expected=expected,
+                            got=got)
             if not first and not any(math.isclose(got, v, rel_tol=1e-4) for v in hints):
-                message += " Compute from the arguments, not from constants."
+                message += _(" Compute from the arguments, not from constants.")
             hint = next((h for value, h in hints.items() if math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-6)),
                         None)
-            raise _NotYet(message + (f" Hint: {hint}" if hint else ""))
-        return "matches the closed form of KL between two Gaussians, in both cases, to 4 digits."
+            raise _NotYet(message + (_hint(hint) if hint else ""))
+        return _("matches the closed form of KL between two Gaussians, in both cases, to 4 digits.")
 
     return _report("kl_divergence", body)
