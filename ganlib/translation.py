@@ -11,7 +11,7 @@ cells the same byte for byte (the code, its figures and printed output, has one 
 nbgrader metadata intact, and its kernel one that sets ``GANLIB_LANG``, so sentences rendered by
 code and the self-checks speak that language too.
 
-    python3 course.py translate         # English text into every catalog: new messages added,
+    python3 course.py translate [zh [CATALOG ...]]  # English text into the catalogs: new messages added,
                                         # changed ones marked fuzzy with their old translation
     python3 course.py lab --lang zh     # the Chinese notebooks, as a learner gets them
 
@@ -307,11 +307,19 @@ def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ganlib.translation")
     parser.add_argument("command", choices=["update"])
     parser.add_argument("lang", nargs="?", default=None)
+    parser.add_argument("catalogs", nargs="*", metavar="CATALOG",
+                        help="only these catalogs (e.g. 03_losses ganlib); default: every one")
     args = parser.parse_args(argv)
     langs = [check_language(args.lang)] if args.lang else list(LANGUAGES)
+    found_all = all_messages()
+    unknown = set(args.catalogs) - set(found_all)
+    if unknown:
+        parser.error(f"no catalog named {', '.join(sorted(unknown))}; the catalogs are {', '.join(found_all)}")
     for lang in langs:
         print(f"{'catalog':55s} {'messages':>8s} {'done':>5s} {'fuzzy':>5s} {'to do':>5s}")
-        for name, found in all_messages().items():
+        for name, found in found_all.items():
+            if args.catalogs and name not in args.catalogs:
+                continue
             s = update_catalog(name, found, lang)
             print(f"locale/{lang}/{name}.po".ljust(55)
                   + f" {s['messages']:8d} {s['translated']:5d} {s['fuzzy']:5d} {s['untranslated']:5d}")
@@ -351,7 +359,8 @@ def library_messages() -> list[Message]:
                                      f"str (values go in as keywords), not {ast.unparse(first)!r}.")
                 if first.value not in seen:
                     seen.add(first.value)
-                    found.append(Message(first.value, f"{path.relative_to(ROOT).as_posix()}:{node.lineno}", "course"))
+                    # the file alone: a line number would move with every edit above it
+                    found.append(Message(first.value, path.relative_to(ROOT).as_posix(), "course"))
     return found
 
 

@@ -91,7 +91,8 @@ def _glossary(lang):
 
 
 def _prose_only(text):
-    for pattern in (_TOKENS["formula"], _TOKENS["code"], re.compile(r"\]\([^)]*\)"), re.compile(r"https?://\S+")):
+    for pattern in (_TOKENS["formula"], _TOKENS["code"], _TOKENS["field"], re.compile(r"\]\([^)]*\)"),
+                    re.compile(r"https?://\S+")):
         text = pattern.sub(" ", text)
     return text
 
