@@ -32,6 +32,8 @@ __all__ = [
     "kth_neighbour_radius",
     "mode_coverage",
     "nearest_neighbours",
+    "NOISE_SQUARES",
+    "noise_floor",
     "precision_recall",
 ]
 
@@ -102,6 +104,37 @@ def mode_coverage(samples: torch.Tensor, mixture: str | GaussianMixture) -> Mode
         counts=counts,
         mass=torch.bincount(nearest_mode, minlength=k).double() / len(samples),
     )
+
+
+# The squares uniform noise is drawn from for the protocol's noise floor: the modes and a margin,
+# [-1.2, 1.2]^2 for the ring (radius 1), [-5, 5]^2 for the grid (modes at -4 ... 4).
+NOISE_SQUARES = {"ring": 1.2, "grid": 5.0}
+
+
+def noise_floor(
+    mixture: str | GaussianMixture, n: int = 2500, draws: int = 10, seed: int = 0, half_width: float | None = None,
+) -> list[ModeCoverage]:
+    """The protocol's scores of ``draws`` sets of ``n`` points uniform on a square, a generator
+    that has learned nothing about the modes: a mode count or high-quality share means something
+    only well above these.
+
+    The square is ``[-half_width, half_width]^2``, by default ``NOISE_SQUARES[mixture]``. In
+    expectation a point lands in a given mode's 3-sigma disc with p = pi (3 sigma)^2 / (2 half_width)^2,
+    so the high-quality share is K p and K (1 - (1 - p)^n) modes are covered: a stray sample covers a mode.
+    """
+    name = mixture.name if isinstance(mixture, GaussianMixture) else mixture
+    mixture = _mixture(mixture)
+    if half_width is None:
+        if name not in NOISE_SQUARES:
+            raise ValueError(f"half_width=None: no default square for the mixture {name!r}; pass half_width=.")
+        half_width = NOISE_SQUARES[name]
+    if not half_width > 0:
+        raise ValueError(f"half_width={half_width!r}: expected the square's positive half-width.")
+    if not isinstance(draws, int) or isinstance(draws, bool) or draws < 1:
+        raise ValueError(f"draws={draws!r}: expected a positive number of noise sets.")
+    generator = torch.Generator().manual_seed(seed)
+    return [mode_coverage(half_width * (2 * torch.rand(n, 2, generator=generator) - 1), mixture)
+            for _ in range(draws)]
 
 
 # --- Feature-set metrics: the FID family (Fréchet distance, KID, IS, precision/recall, density/coverage) ---

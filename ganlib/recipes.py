@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -23,7 +24,8 @@ from tqdm.auto import tqdm
 from . import data, metrics, models, regularizers, training
 
 __all__ = [
-    "DIGITS", "RECIPES", "Recipe", "build_2d", "build_digits", "run_2d", "run_digits", "train_2d", "train_recipe",
+    "DIGITS", "RECIPES", "Recipe", "StoredSamples", "build_2d", "build_digits", "evaluation_samples", "paired_change",
+    "run_2d", "run_digits", "stored_samples", "train_2d", "train_recipe",
 ]
 
 
@@ -50,6 +52,12 @@ class Recipe:
     def with_steps(self, steps: int) -> Recipe:
         return replace(self, steps=steps)
 
+    @property
+    def step_length(self) -> float:
+        """The generator's learning rate times its steps, the decayed steps counted at their mean rate
+        (half): about how far Adam, whose steps move each weight by about lr, can carry G's weights."""
+        return self.lr_g * self.steps * (1 - self.decay / 2)
+
 
 # The same models, batch and (about) the same time for every row; only the training choices differ.
 RECIPES: dict[str, Recipe] = {
@@ -62,6 +70,16 @@ RECIPES: dict[str, Recipe] = {
                n_critic=5, weight_clip=0.01),
         Recipe("WGAN-GP", loss="wasserstein", lr_g=1e-4, lr_d=1e-4, betas=(0.0, 0.9), steps=2000, n_critic=5,
                gradient_penalty=10.0),
+        # The clipped WGAN at the same cost with a step length (lr x G steps) of 6, the plain GAN's: one change, lr.
+        Recipe("WGAN (clipping, lr 3e-3)", loss="wasserstein", lr_g=3e-3, lr_d=3e-3, betas=(0.0, 0.9), steps=2000,
+               n_critic=5, weight_clip=0.01),
+        # The WGAN-GP authors' toy script (gan_toy.py in igul222/improved_wgan_training): lambda 0.1, 3 layers
+        # of 512 units, Adam(1e-4, betas 0.5, 0.9), batches of 256; they train for 100,000 generator steps.
+        Recipe("WGAN-GP (gan_toy.py settings)", loss="wasserstein", lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9),
+               batch_size=256, steps=2000, n_critic=5, gradient_penalty=0.1, hidden=512),
+        # Their lambda and betas on our networks and batch, at the step length of the plain GAN (6).
+        Recipe("WGAN-GP (lambda 0.1, lr 3e-3)", loss="wasserstein", lr_g=3e-3, lr_d=3e-3, betas=(0.5, 0.9),
+               steps=2000, n_critic=5, gradient_penalty=0.1),
         Recipe("SNGAN (hinge)", loss="hinge", lr_g=1e-3, lr_d=1e-3, spectral_norm=True),
         Recipe("R1", lr_g=1e-3, lr_d=1e-3, r1=0.1, penalty_every=4),
         Recipe("TTUR", lr_g=1e-3, lr_d=2e-3),
@@ -208,10 +226,55 @@ def train_2d(recipe: Recipe, dataset: str, seed: int, device: str | torch.device
     return gan
 
 
+def evaluation_samples(gan: training.GAN, seed: int, n_samples: int = 2500) -> torch.Tensor:
+    """The ``n_samples`` the protocol measures for the run trained from ``seed``."""
+    torch.manual_seed(10_000 + seed)  # evaluation noise apart from the training stream
+    return gan.sample(n_samples)
+
+
 def run_2d(recipe: Recipe, dataset: str, seed: int, n_samples: int = 2500) -> tuple[metrics.ModeCoverage, float]:
     """Train ``recipe`` on ``dataset`` from ``seed``; return its PacGAN measurements and the seconds it took."""
     start = time.perf_counter()
     gan = train_2d(recipe, dataset, seed)
     seconds = time.perf_counter() - start
-    torch.manual_seed(10_000 + seed)  # evaluation noise apart from the training stream
-    return metrics.mode_coverage(gan.sample(n_samples), dataset), seconds
+    return metrics.mode_coverage(evaluation_samples(gan, seed, n_samples), dataset), seconds
+
+
+# The benchmark's final samples, one seed per recipe and dataset (benchmarks/protocol_2d.py writes them).
+SAMPLES_FILE = Path(__file__).resolve().parent / "samples" / "protocol_2d.pt"
+
+
+@dataclass(frozen=True)
+class StoredSamples:
+    samples: torch.Tensor  # the 2,500 samples the protocol measured (N x 2, float32; stored as float16)
+    seed: int
+    command: str  # what reproduces them
+
+
+def stored_samples(name: str, dataset: str) -> StoredSamples:
+    """The final samples of the benchmark run of recipe ``name`` on ``dataset`` (one seed), as
+    ``benchmarks/protocol_2d.py`` stored them, so a notebook can show the full budget without training."""
+    if not SAMPLES_FILE.exists():
+        raise FileNotFoundError(f"{SAMPLES_FILE} is missing; `python3 benchmarks/protocol_2d.py` writes it.")
+    stored = torch.load(SAMPLES_FILE, weights_only=True)
+    key = f"{name} | {dataset}"
+    if key not in stored:
+        have = sorted({k.rsplit(" | ", 1)[0] for k in stored})
+        raise KeyError(f"name={name!r}, dataset={dataset!r}: no stored samples; stored recipes: {have}. "
+                       f"`python3 benchmarks/protocol_2d.py --recipes {name!r} --seeds 1` stores them.")
+    run = stored[key]
+    command = f"python3 benchmarks/protocol_2d.py --recipes {name!r} --datasets {dataset}"
+    command += f" --first-seed {run['seed']} --seeds {run['seed'] + 1}" if run["seed"] else " --seeds 1"
+    return StoredSamples(run["samples"].float(), int(run["seed"]), command)
+
+
+def paired_change(runs: list[dict], a: str, b: str, dataset: str, key: str) -> tuple[float, float, list[int]]:
+    """How ``key`` changes from recipe ``a`` to recipe ``b`` on ``dataset``, paired by seed over the seeds
+    both ran (benchmarks/protocol_2d.json rows): the mean of b - a, its standard error, and the seeds."""
+    by_seed = [{r["seed"]: r[key] for r in runs if r["recipe"] == name and r["dataset"] == dataset} for name in (a, b)]
+    seeds = sorted(by_seed[0].keys() & by_seed[1].keys())
+    if len(seeds) < 2:
+        raise ValueError(f"recipes {a!r} and {b!r} share {len(seeds)} seed(s) on {dataset!r}; a paired change needs 2 "
+                         "or more: add seeds with benchmarks/protocol_2d.py --first-seed.")
+    diff = torch.tensor([by_seed[1][s] - by_seed[0][s] for s in seeds], dtype=torch.float64)
+    return float(diff.mean()), float(diff.std() / len(seeds) ** 0.5), seeds

@@ -19,6 +19,7 @@ __all__ = [
     "plot_discriminator_2d",
     "plot_generator_arrows",
     "plot_history",
+    "plot_knn_balls",
     "plot_modes",
     "show_image_panels",
     "show_images",
@@ -157,6 +158,39 @@ def plot_modes(
     if title:
         ax.set_title(title)
     return ax
+
+
+def plot_knn_balls(
+    manifold: torch.Tensor, queries: torch.Tensor, k: int = 3, ax: plt.Axes | None = None, title: str | None = None,
+    colors: tuple[str, str, str] = ("tab:blue", "tab:green", "tab:red"),
+) -> float:
+    """The k-NN manifold of Kynkäänniemi et al. (2019) in 2D: a ball around each ``manifold`` point
+    reaching its k-th nearest neighbour in ``manifold``, and the ``queries`` coloured by whether they
+    fall inside some ball (distance <= radius, as ``metrics.precision_recall`` counts them).
+
+    With real samples as the manifold and generated ones as queries, the share inside is the
+    precision; the other way round, the recall. Returns that share.
+    """
+    from .metrics import kth_neighbour_radius
+
+    manifold, queries = (torch.as_tensor(x).detach().cpu().float() for x in (manifold, queries))
+    for name, x in (("manifold", manifold), ("queries", queries)):
+        if x.dim() != 2 or x.shape[1] != 2:
+            raise ValueError(f"{name}: expected an N x 2 tensor of 2D points, got shape {tuple(x.shape)}.")
+    radius = kth_neighbour_radius(manifold, k)
+    inside = (torch.cdist(queries, manifold) <= radius[None, :]).any(dim=1)
+    ax = _axes(ax)
+    ball, hit, miss = colors
+    for centre, r in zip(manifold.tolist(), radius.tolist(), strict=True):
+        ax.add_patch(plt.Circle(centre, r, color=ball, alpha=0.15, lw=0))
+    ax.scatter(manifold[:, 0], manifold[:, 1], s=3, c=ball,
+               label=f"manifold points, each with its ball (out to its neighbour number k = {k})")
+    ax.scatter(queries[inside, 0], queries[inside, 1], s=6, c=hit, marker="x", label="inside a ball")
+    ax.scatter(queries[~inside, 0], queries[~inside, 1], s=6, c=miss, marker="x", label="outside every ball")
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return float(inside.double().mean())
 
 
 def _curve(ax: plt.Axes, values: list[float], label: str, smooth: int) -> None:

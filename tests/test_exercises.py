@@ -806,3 +806,227 @@ def test_an_error_inside_torch_points_at_the_learners_line(tmp_path, monkeypatch
     result = run(exercises.check_nearest_neighbour_distances, nearest, capsys)
     assert "RuntimeError" in result.message
     assert "(line 5: `return torch.cdist(samples.flatten(2), training.flatten(2)).min(-1).values`)" in result.message
+
+
+# --- 08-11, second round: the noise floor, the slopes' ratio, the pairing loss, the appendices' ----------
+def floor_right(n, k, std, h):
+    p = np.pi * (3 * std) ** 2 / (2 * h) ** 2
+    return k * (1 - (1 - p) ** n), k * p
+
+
+def _p(std, h):
+    return np.pi * (3 * std) ** 2 / (2 * h) ** 2
+
+
+def test_expected_noise_floor_battery(capsys):
+    e = "should return"
+    battery = {
+        "n p instead of the chance of none": (lambda n, k, std, h: (n * k * _p(std, h), k * _p(std, h)), "(1 - p)^n"),
+        "modes nobody reaches": (lambda n, k, std, h: (k * (1 - _p(std, h)) ** n, k * _p(std, h)), "no* sample"),
+        "any mode at all": (lambda n, k, std, h: (1 - (1 - k * _p(std, h)) ** n, k * _p(std, h)), "on its own"),
+        "sigma, not 3 sigma": (lambda n, k, std, h: floor_right(n, k, std / 3, h), "3 * std"),
+        "area h^2": (lambda n, k, std, h: floor_right(n, k, std * 2, h), "(2h)^2"),
+        "a count of samples": (lambda n, k, std, h: (floor_right(n, k, std, h)[0], n * k * _p(std, h)), "a fraction"),
+        "one mode's share": (lambda n, k, std, h: (floor_right(n, k, std, h)[0], _p(std, h)), "number of modes"),
+        "swapped": (lambda n, k, std, h: floor_right(n, k, std, h)[::-1], "swapped"),
+        "one number": (lambda n, k, std, h: floor_right(n, k, std, h)[0], "should return a pair"),
+        "three numbers": (lambda n, k, std, h: (*floor_right(n, k, std, h), 0.0), "should return a pair"),
+        "modes capped at K": (lambda n, k, std, h: (min(n * k * _p(std, h), k), k * _p(std, h)), e),
+        "right on the ring only": (lambda n, k, std, h: (5.655773, 0.003927), e),
+        "percent": (lambda n, k, std, h: (floor_right(n, k, std, h)[0], 100 * k * _p(std, h)), e),
+        "circle of radius h": (lambda n, k, std, h: (k * (1 - (1 - (3 * std / h) ** 2) ** n),
+                                                      k * (3 * std / h) ** 2), e),
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "answer", "a pair"),
+        "returns NaN": (lambda *a: (float("nan"), 0.1), "NaN"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad input")), "ValueError: bad input"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+    }
+    check_battery(exercises.check_expected_noise_floor, battery, capsys)
+
+
+def ratio_right(f):
+    f = f.clone().requires_grad_(True)
+    (a,) = torch.autograd.grad(exercises.hard_questions.losses.LOSSES["minimax"].generator(f), f)
+    (b,) = torch.autograd.grad(exercises.hard_questions.losses.LOSSES["non_saturating"].generator(f), f)
+    return a / b
+
+
+def _mutating_ratio(f):
+    out = ratio_right(f)
+    f.add_(1.0)
+    return out
+
+
+def test_slope_ratio_battery(capsys):
+    e = "should return"
+    battery = {
+        "sign": (lambda f: -ratio_right(f), "mind the sign"),
+        "inverted": (lambda f: 1 / ratio_right(f), "not the reverse"),
+        "D(G(z))": (lambda f: torch.sigmoid(f), "1 - D(G(z))"),
+        "divided by N": (lambda f: ratio_right(f) / len(f), "cancels"),
+        "one number": (lambda f: ratio_right(f).mean(), "should return shape"),
+        "ratio of means": (lambda f: (torch.sigmoid(f).mean() / (1 - torch.sigmoid(f)).mean()).repeat(len(f)), e),
+        "1 - D": (lambda f: 1 - torch.sigmoid(f), e),
+        "D / (1 - D) squared": (lambda f: ratio_right(f) ** 2, e),
+        "logit itself": (lambda f: f.clone(), e),
+        "exp(-f)": (lambda f: torch.exp(-f), e),
+        "sigmoid's derivative": (lambda f: torch.sigmoid(f) * (1 - torch.sigmoid(f)), e),
+        "one too many": (lambda f: torch.cat([ratio_right(f), torch.ones(1)]), "should return shape"),
+        "right on the first case only": (lambda f: torch.tensor([1.0, 1 / 3]), "should return shape"),
+        "a 2-d column": (lambda f: ratio_right(f)[:, None], "should return shape"),
+        **generic_battery(ratio_right, _mutating_ratio),
+    }
+    battery["returns a string"] = (lambda *a: "answer", "expected a tensor")
+    check_battery(exercises.check_slope_ratio, battery, capsys)
+
+
+def pairing_right(r, f):
+    return F.softplus(f - r).mean(), F.softplus(r - f).mean()
+
+
+def _mutating_pairing(r, f):
+    out = pairing_right(r, f)
+    r.add_(1.0)
+    return out
+
+
+def test_pairing_losses_battery(capsys):
+    e = "should return"
+    battery = {
+        "swapped": (lambda r, f: pairing_right(r, f)[::-1], "swapped"),
+        "average form": (lambda r, f: (ra_d(r, f), pairing_right(r, f)[1]), "*average* form"),
+        "ordinary D loss": (lambda r, f: (F.softplus(-r).mean() + F.softplus(f).mean(), pairing_right(r, f)[1]),
+                            "ordinary loss"),
+        "summed": (lambda r, f: (F.softplus(f - r).sum(), F.softplus(r - f).sum()), "mean"),
+        "G is minus D": (lambda r, f: (pairing_right(r, f)[0], -pairing_right(r, f)[0]), "not minus D's"),
+        "average G": (lambda r, f: (pairing_right(r, f)[0], ra_g(r, f)), "*average* form's generator"),
+        "one loss": (lambda r, f: pairing_right(r, f)[0], "should return a pair"),
+        "unstable": (lambda r, f: (-torch.log(torch.sigmoid(r - f)).mean(), -torch.log(torch.sigmoid(f - r)).mean()),
+                     "softplus"),
+        "all pairs": (lambda r, f: (F.softplus(f[None, :] - r[:, None]).mean(), F.softplus(r[:, None] - f[None, :])
+                                    .mean()), e),
+        "hinge instead": (lambda r, f: (F.relu(1 + f - r).mean(), F.relu(1 + r - f).mean()), e),
+        "minimax G": (lambda r, f: (pairing_right(r, f)[0], -F.softplus(f - r).mean()), e),
+        "right on the hand case only": (lambda r, f: tuple(v.detach() for v in pairing_right(
+            exercises._checking._REAL, exercises._checking._FAKE)), e),
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "answer", "a pair"),
+        "returns NaN": (lambda *a: (torch.tensor(float("nan")), torch.tensor(0.1)), "NaN"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad input")), "ValueError: bad input"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+        "mutates its input": (_mutating_pairing, "changed its input"),
+    }
+    check_battery(exercises.check_pairing_losses, battery, capsys)
+
+
+def bias_right(x, n):
+    return torch.cov(x.T).trace() / n
+
+
+def _mutating_bias(x, n):
+    out = bias_right(x, n)
+    x.add_(1.0)
+    return out
+
+
+def test_mean_term_bias_battery(capsys):
+    battery = scalar_battery(bias_right, 2.0) | {
+        "not divided by n": (lambda x, n: torch.cov(x.T).trace(), "divide by n"),
+        "biased covariance": (lambda x, n: x.var(0, correction=0).sum() / n, "unbiased"),
+        "n squared": (lambda x, n: torch.cov(x.T).trace() / n**2, "not by n squared"),
+        "trace of Sigma squared": (lambda x, n: (torch.cov(x.T) @ torch.cov(x.T)).trace() / n, "Sigma squared"),
+        "every entry": (lambda x, n: torch.cov(x.T).sum() / n, "the diagonal"),
+    }
+    check_battery(exercises.check_mean_term_bias, battery, capsys)
+
+
+def truncated_right(n, d, t, g):
+    z = torch.randn(n, d, generator=g)
+    while (bad := z.abs() > t).any():
+        z[bad] = torch.randn(int(bad.sum()), generator=g)
+    return z
+
+
+def test_truncated_noise_battery(capsys):
+    e = "not a normal distribution"
+    battery = {
+        "clamped": (lambda n, d, t, g: torch.randn(n, d, generator=g).clamp(-t, t), "clamping"),
+        "not truncated": (lambda n, d, t, g: torch.randn(n, d, generator=g), "exceeds the threshold"),
+        "scaled to the band": (lambda n, d, t, g: torch.randn(n, d, generator=g) * t / 5, "ψ of the sweep"),
+        "uniform in the band": (lambda n, d, t, g: (2 * torch.rand(n, d, generator=g) - 1) * t, e),
+        "folded": (lambda n, d, t, g: truncated_right(n, d, t, g).abs(), e),
+        "rescaled after cutting": (lambda n, d, t, g: truncated_right(n, d, t, g) * 0.5, e),
+        "modulo": (lambda n, d, t, g: torch.remainder(torch.randn(n, d, generator=g) + t, 2 * t) - t, e),
+        "zeros": (lambda n, d, t, g: torch.zeros(n, d), "barely vary"),
+        "wrong shape": (lambda n, d, t, g: truncated_right(d, n, t, g), "should return shape"),
+        "one row": (lambda n, d, t, g: truncated_right(1, d, t, g), "should return shape"),
+        "flat": (lambda n, d, t, g: truncated_right(n * d, 1, t, g), "should return shape"),
+        "integer": (lambda n, d, t, g: truncated_right(n, d, t, g).round(), "barely vary"),
+        "returns None": (lambda *a: None, "forget `return`"),
+        "returns a string": (lambda *a: "answer", "expected a tensor"),
+        "returns NaN": (lambda n, d, t, g: truncated_right(n, d, t, g) * float("nan"), "NaN"),
+        "raises ValueError": (lambda *a: _raise(ValueError("bad input")), "ValueError: bad input"),
+        "divides by zero": (lambda *a: 1 / 0, "ZeroDivisionError"),
+        "still a stub": (lambda *a: _raise(NotImplementedError()), "replace `raise NotImplementedError()`"),
+        "hangs": (_hang, "still running after 0.5 s"),
+        "too narrow": (lambda n, d, t, g: truncated_right(n, d, t / 2, g), e),
+    }
+    check_battery(exercises.check_truncated_noise, battery, capsys)
+
+
+def power_right(w, iterations):
+    v = torch.ones(w.shape[1])
+    for _ in range(iterations):
+        v = w.T @ (w @ v)
+        v = v / v.norm()
+    return (w @ v).norm()
+
+
+def _mutating_power(w, iterations):
+    out = power_right(w, iterations)
+    w.mul_(2.0)
+    return out
+
+
+def test_largest_singular_value_battery(capsys):
+    battery = scalar_battery(power_right, 3.0) | {
+        "Frobenius": (lambda w, i: w.norm(), "Frobenius"),
+        "sigma squared": (lambda w, i: power_right(w, i) ** 2, "sigma squared"),
+        "smallest": (lambda w, i: torch.linalg.svdvals(w)[-1], "smallest"),
+        "largest entry": (lambda w, i: w.abs().max(), "largest entry"),
+        "one iteration": (lambda w, i: power_right(w, 1) * 0.9, "should return"),
+    }
+    battery["mutates its input"] = (_mutating_power, "changed its input")
+    check_battery(exercises.check_largest_singular_value, battery, capsys)
+
+
+def w1_right(x, y):
+    return (x.sort().values - y.sort().values).abs().mean()
+
+
+def test_wasserstein_1d_battery(capsys):
+    battery = scalar_battery(w1_right, 1.0) | {
+        "unsorted": (lambda x, y: (x - y).abs().mean(), "sort both"),
+        "difference of means": (lambda x, y: (x.mean() - y.mean()).abs(), "lower bound"),
+        "summed": (lambda x, y: (x.sort().values - y.sort().values).abs().sum(), "don't sum"),
+        "squared": (lambda x, y: (x.sort().values - y.sort().values).pow(2).mean(), "W2 squared"),
+        "one sorted": (lambda x, y: (x.sort().values - y).abs().mean(), "should return"),
+    }
+    check_battery(exercises.check_wasserstein_1d, battery, capsys)
+
+
+def test_the_new_right_answers_pass(capsys):
+    for check, right in ((exercises.check_expected_noise_floor, floor_right),
+                         (exercises.check_slope_ratio, ratio_right),
+                         (exercises.check_pairing_losses, pairing_right),
+                         (exercises.check_mean_term_bias, bias_right),
+                         (exercises.check_truncated_noise, truncated_right),
+                         (exercises.check_largest_singular_value, power_right),
+                         (exercises.check_wasserstein_1d, w1_right)):
+        result = run(check, right, capsys)
+        assert result.passed and result.message.startswith("✅ Correct"), result.message

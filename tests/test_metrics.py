@@ -105,6 +105,35 @@ def test_bad_samples_are_explained(samples, match):
         metrics.mode_coverage(samples, "ring")
 
 
+@pytest.mark.parametrize("name", ["ring", "grid"])
+def test_the_noise_floor_matches_its_closed_form(name):
+    # A uniform point lands in one mode's 3-sigma disc with p = pi (3 sigma)^2 / area; with n points,
+    # E[high quality] = K p and E[modes covered] = K (1 - (1 - p)^n) (each disc lies inside the square).
+    mixture = {"ring": data.RING, "grid": data.GRID}[name]
+    k, area = mixture.n_modes, (2 * metrics.NOISE_SQUARES[name]) ** 2
+    p = math.pi * (3 * mixture.std) ** 2 / area
+    draws = metrics.noise_floor(name, draws=200, seed=1)
+    hq = torch.tensor([d.high_quality for d in draws], dtype=torch.float64)
+    modes = torch.tensor([d.modes_covered for d in draws], dtype=torch.float64)
+    assert abs(hq.mean() - k * p) < 4 * hq.std() / math.sqrt(200)
+    assert abs(modes.mean() - k * (1 - (1 - p) ** 2500)) < 4 * modes.std() / math.sqrt(200)
+    assert {d.modes_covered for d in draws} != {k}  # the floor is a spread, not a constant
+
+
+def test_the_noise_floor_is_reproducible_and_explains_bad_input():
+    a, b = metrics.noise_floor("ring", draws=3, seed=5), metrics.noise_floor("ring", draws=3, seed=5)
+    assert [x.high_quality for x in a] == [x.high_quality for x in b]
+    wider = metrics.noise_floor("ring", draws=20, half_width=2.4)  # four times the area, a quarter of the floor
+    assert sum(x.high_quality for x in wider) / 20 < 0.5 * sum(x.high_quality for x in metrics.noise_floor(
+        "ring", draws=20)) / 20
+    with pytest.raises(ValueError, match="half_width=None: no default square"):
+        metrics.noise_floor(data.GaussianMixture("three", data.RING.means[:3], 0.01))
+    with pytest.raises(ValueError, match="half_width=-1"):
+        metrics.noise_floor("grid", half_width=-1)
+    with pytest.raises(ValueError, match="draws=0"):
+        metrics.noise_floor("grid", draws=0)
+
+
 def test_unknown_mixture_is_named():
     with pytest.raises(ValueError, match=r"mixture='moons'.*'ring' and 'grid'"):
         metrics.mode_coverage(RING, "moons")

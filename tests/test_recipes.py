@@ -25,8 +25,24 @@ def test_each_recipe_builds_the_constraints_it_names(name):
 
 def test_names_in_the_notebooks_exist():
     for name in ("GAN", "PacGAN2", "WGAN (clipping)", "WGAN-GP", "SNGAN (hinge)", "R1", "TTUR",
-                 "R1 + TTUR + decay (recommended)"):
+                 "R1 + TTUR + decay (recommended)", "WGAN (clipping, lr 3e-3)", "WGAN-GP (gan_toy.py settings)",
+                 "WGAN-GP (lambda 0.1, lr 3e-3)"):
         assert recipes.RECIPES[name].name == name
+
+
+def test_step_length_counts_decayed_steps_at_their_mean_rate():
+    assert recipes.RECIPES["GAN"].step_length == pytest.approx(6.0)  # 6,000 x 1e-3
+    assert recipes.RECIPES["WGAN (clipping)"].step_length == pytest.approx(0.1)  # 2,000 x 5e-5
+    # 3,000 steps at 2e-3, then 3,000 decaying linearly to 0 (mean 1e-3): 6 + 3 = 9
+    assert recipes.RECIPES["R1 + TTUR + decay (recommended)"].step_length == pytest.approx(9.0)
+
+
+def test_the_toy_settings_recipe_is_the_wgan_gp_authors():
+    toy = recipes.RECIPES["WGAN-GP (gan_toy.py settings)"]
+    assert (toy.gradient_penalty, toy.hidden, toy.lr_g, toy.lr_d, toy.betas, toy.batch_size, toy.n_critic) == (
+        0.1, 512, 1e-4, 1e-4, (0.5, 0.9), 256, 5)
+    gan = recipes.build_2d(toy)
+    assert gan.generator.net[0].out_features == 512 and gan.discriminator.net[0].out_features == 512
 
 
 _TRAIN = training.train
@@ -123,3 +139,13 @@ def test_the_bigger_digits_networks_train_with_the_recipe():
     recipes.train_recipe(gan, recipe, data.tensor_loader(images, batch_size=64, seed=0))
     assert gan.step == 30 and all(torch.isfinite(torch.tensor(gan.history["d_loss"])))
     assert getattr(gan.penalty, "every", 1) == 4  # the recipe's lazy R1 reaches the new discriminator
+
+
+def test_paired_change_pairs_by_seed():
+    runs = [{"recipe": "A", "dataset": "ring", "seed": s, "modes": m} for s, m in ((0, 5), (1, 7), (2, 6), (3, 1))]
+    runs += [{"recipe": "B", "dataset": "ring", "seed": s, "modes": m} for s, m in ((0, 6), (1, 9), (2, 6), (9, 8))]
+    mean, se, seeds = recipes.paired_change(runs, "A", "B", "ring", "modes")
+    # differences 1, 2, 0 on seeds 0-2 (seed 3 and 9 unpaired): mean 1, sample std 1, standard error 1 / sqrt(3)
+    assert seeds == [0, 1, 2] and mean == pytest.approx(1.0) and se == pytest.approx(3 ** -0.5)
+    with pytest.raises(ValueError, match="share 0 seed"):
+        recipes.paired_change(runs, "A", "B", "grid", "modes")

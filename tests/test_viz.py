@@ -245,3 +245,19 @@ def test_show_image_panels_draws_each_grid_at_the_same_scale_side_by_side():
     assert x < 0 and 2 * 9 < y < 3 * 9  # beside the third row of 8x8 images, 1-pixel borders
     with pytest.raises(ValueError, match=r"row_labels: expected one per row of the first grid \(4\), got 1"):
         viz.show_image_panels(panels, nrow=4, row_labels=["a"])
+
+
+def test_plot_knn_balls_draws_a_ball_per_point_and_returns_the_share_inside():
+    from ganlib import metrics
+
+    manifold = torch.tensor([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [5.0, 5.0]])
+    queries = torch.tensor([[0.5, 0.5], [3.0, 3.0], [5.0, 5.5], [20.0, 0.0]])
+    fig, ax = plt.subplots()
+    share = viz.plot_knn_balls(manifold, queries, k=1, ax=ax)
+    # radii to the 1st neighbour: 1, 1, 1, 1 and |(5,5)-(1,1)| = 5.66; (0.5, 0.5) is inside, (3, 3) inside the
+    # big ball (2.83 from (5, 5)), (5, 5.5) too, (20, 0) in none: 3 of 4, as metrics.precision_recall counts it
+    assert share == 0.75 == metrics.precision_recall(manifold, queries, k=1)[0]
+    assert len(ax.patches) == 5
+    plt.close(fig)
+    with pytest.raises(ValueError, match="queries: expected an N x 2"):
+        viz.plot_knn_balls(manifold, torch.zeros(3, 3))

@@ -46,14 +46,21 @@ from .basics import (  # noqa: E402
     check_value_function,
 )
 from .hard_questions import (  # noqa: E402
+    check_expected_noise_floor,
     check_frechet_distance_1d,
     check_gradient_penalty,
     check_inception_score,
+    check_largest_singular_value,
+    check_mean_term_bias,
     check_minimax_slope,
+    check_pairing_losses,
     check_r1_penalty,
     check_relativistic_discriminator_loss,
     check_relativistic_generator_loss,
     check_reverse_kl,
+    check_slope_ratio,
+    check_truncated_noise,
+    check_wasserstein_1d,
 )
 
 __all__ = [
@@ -79,6 +86,13 @@ __all__ = [
     "check_r1_penalty",
     "check_relativistic_discriminator_loss",
     "check_relativistic_generator_loss",
+    "check_expected_noise_floor",
+    "check_slope_ratio",
+    "check_mean_term_bias",
+    "check_truncated_noise",
+    "check_largest_singular_value",
+    "check_wasserstein_1d",
+    "check_pairing_losses",
     "check_slerp",
     "check_nearest_neighbour_distances",
     "check_copying_statistic",

@@ -21,7 +21,21 @@ from ._checking import (
     _random_logits,
     _report,
     _scalar,
+    _tensor,
 )
+
+
+def _two(value, name: str, case: str, what: str) -> tuple[float, float]:
+    """A pair of numbers (a tuple or list of two scalars, or a tensor of two)."""
+    if value is None:
+        raise _NotYet(f"{name} returned None on {case}; did you forget `return`?")
+    if isinstance(value, torch.Tensor) and value.numel() == 2 and not value.requires_grad:
+        value = tuple(value.flatten())
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        got = f"shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) else type(value).__name__
+        raise _NotYet(f"{name} should return a pair, {what}; on {case} it returned a {got}. "
+                      "End with `return first, second`.")
+    return _scalar(value[0], name, case), _scalar(value[1], name, case)
 
 
 # --- 08: mode collapse and vanishing gradients ------------------------------------------------
@@ -82,6 +96,81 @@ def check_minimax_slope(minimax_slope: Callable) -> CheckResult:
                 "minimax generator barely moves (Adam, which rescales steps, hides part of this).")
 
     return _report("minimax_slope", body)
+
+
+def _noise_floor_reference(n_samples: int, n_modes: int, std: float, half_width: float) -> tuple[float, float]:
+    p = math.pi * (3 * std) ** 2 / (2 * half_width) ** 2  # one point in one mode's 3-sigma disc
+    return n_modes * (1 - (1 - p) ** n_samples), n_modes * p
+
+
+def check_expected_noise_floor(expected_noise_floor: Callable) -> CheckResult:
+    """``expected_noise_floor(n_samples, n_modes, std, half_width)`` -> (expected modes covered, expected
+    high-quality share) of points uniform on [-h, h]^2 when every 3-sigma disc lies inside the square."""
+
+    def body() -> str:
+        name = "expected_noise_floor"
+        what = "(expected modes covered, expected high-quality share)"
+        cases = [((2500, 8, 0.01, 1.2), "the ring: 2,500 points on [-1.2, 1.2]^2, 8 modes, sigma 0.01"),
+                 ((2500, 25, 0.05, 5.0), "the grid: 2,500 points on [-5, 5]^2, 25 modes, sigma 0.05"),
+                 ((100, 4, 0.1, 1.0), "100 points on [-1, 1]^2, 4 modes, sigma 0.1")]
+        for args, case in cases:
+            modes, share = _two(_call(expected_noise_floor, *args), name, case, what)
+            n, k, std, h = args
+            expected_modes, expected_share = _noise_floor_reference(*args)
+            p = expected_share / k
+            if math.isclose(modes, expected_share, rel_tol=1e-3) and math.isclose(share, expected_modes, rel_tol=1e-3):
+                raise _NotYet(f"on {case} the two numbers are swapped: return (modes covered, high-quality share).")
+            _expect_close(share, expected_share, name + "'s high-quality share", case, {
+                k * math.pi * std**2 / (2 * h) ** 2: "a sample is high quality within 3 sigma: the disc's radius "
+                "is 3 * std.",
+                k * math.pi * (3 * std) ** 2 / h**2: "the square [-h, h]^2 has side 2h, so its area is (2h)^2.",
+                n * k * p: "the high-quality share is a fraction of the samples, not a count.",
+                p: "each of the K modes has its own disc: multiply by the number of modes.",
+            })
+            _expect_close(modes, expected_modes, name + "'s modes covered", case, {
+                n * k * p: "K n p counts the samples expected in the discs; "
+                "a mode is covered once however many land in it: use the chance that none does, (1 - p)^n.",
+                k * (1 - p) ** n: "that is the expected number of modes *no* sample reaches; covered is 1 minus it.",
+                1 - (1 - k * p) ** n: "each mode is covered on its own: K times the chance that one given disc "
+                "gets a sample.",
+            })
+        return ("is K (1 - (1 - p)^n) modes and K p high-quality share, with p = pi (3 sigma)^2 / (2h)^2: "
+                "a single stray sample covers a mode.")
+
+    return _report("expected_noise_floor", body)
+
+
+def check_slope_ratio(slope_ratio: Callable) -> CheckResult:
+    """``slope_ratio(fake_logits)`` -> per sample, d/df of the minimax generator loss over d/df of the
+    non-saturating one: sigmoid(f) / (1 - sigmoid(f)) = D / (1 - D) = exp(f)."""
+
+    def body() -> str:
+        name = "slope_ratio"
+        cases = [(_FAKE, "fake_logits=[0, -ln 3] (D(G(z)) = 1/2, 1/4)"),
+                 (_random_logits(3, n=7, scale=3.0), "7 random logits (seed 3)"),
+                 (torch.tensor([-25.0, -12.0, 4.0]), "logits -25, -12 and 4 (D rejects the first two fakes)")]
+        for fake, case in cases:
+            got = _tensor(_call(slope_ratio, fake), name, case, tuple(fake.shape))
+            expected = torch.exp(fake)
+            if torch.allclose(got, expected, rtol=1e-3, atol=0):
+                continue
+            def show(v):
+                return "[" + ", ".join(f"{x:.3g}" for x in v.tolist()) + "]"
+
+            message = f"on {case}, {name} should return {show(expected)}; yours returned {show(got)}."
+            for wrong, hint in ((-expected, "mind the sign: both slopes are negative, so their ratio is positive."),
+                                (1 / expected, "divide the minimax slope by the non-saturating one, not the reverse."),
+                                (torch.sigmoid(fake), "that is D(G(z)) itself, the minimax slope's size; divide it by "
+                                 "the non-saturating slope's size, 1 - D(G(z))."),
+                                (expected / len(fake), "take the ratio per sample: the 1/N of a mean loss cancels.")):
+                if torch.allclose(got, wrong, rtol=1e-3, atol=0):
+                    message += f" Hint: {hint}"
+                    break
+            raise _NotYet(message)
+        return ("is D / (1 - D) = exp(f) per sample: the minimax slope vanishes exponentially in the logit of a "
+                "rejected fake, the non-saturating one does not.")
+
+    return _report("slope_ratio", body)
 
 
 # --- 09: evaluation --------------------------------------------------------------------------
@@ -148,6 +237,69 @@ def check_inception_score(inception_score: Callable) -> CheckResult:
         return "is exp(E KL(p(y|x) || p(y))): confident and varied predictions score high."
 
     return _report("inception_score", body)
+
+
+def check_mean_term_bias(mean_term_bias: Callable) -> CheckResult:
+    """``mean_term_bias(features, n)`` -> tr(Sigma) / n, with Sigma the unbiased covariance of ``features``
+    (N x D): how much the squared distance between the mean of n samples and the true mean is, on average."""
+
+    def body() -> str:
+        name = "mean_term_bias"
+        features = torch.tensor([[0.0, 0.0], [2.0, 1.0], [1.0, 5.0]])
+        case = "features [[0, 0], [2, 1], [1, 5]] (variances 1 and 7, covariance 0.5), n = 4"
+        got = _scalar(_call(mean_term_bias, features, 4), name, case)
+        _expect_close(got, 2.0, name, case, {
+            8.0: "divide by n: the mean of n samples varies n times less than one sample.",
+            4 / 3: "use the unbiased covariance (divide by N - 1), as FID does.",
+            0.5: "divide by n, not by n squared: Var(mean) = Sigma / n.",
+            float(torch.linalg.matrix_power(torch.cov(features.T), 2).trace()) / 4: "the trace of Sigma, not of "
+            "Sigma squared.",
+            float(torch.cov(features.T).sum()) / 4: "only the diagonal (the trace) enters: E|m - mu|^2 sums the "
+            "variances of the coordinates.",
+        })
+        gen = torch.Generator().manual_seed(0)
+        for trial, n in enumerate((10, 360, 1000)):
+            x = torch.randn(200, 6, generator=gen) * torch.arange(1.0, 7.0)
+            _expect_match(mean_term_bias, lambda f, m: torch.cov(f.T).trace() / m, (x, n), name,
+                          f"200 random 6-dimensional features, n = {n} (trial {trial + 1})")
+        return "is tr(Sigma) / n: FID's mean term alone gains this much on average at sample size n."
+
+    return _report("mean_term_bias", body)
+
+
+def check_truncated_noise(truncated_noise: Callable) -> CheckResult:
+    """``truncated_noise(n, dim, threshold, generator)`` -> n x dim standard normal values, each redrawn
+    until |z| <= threshold (BigGAN's truncation trick): a truncated normal, not a clamped or scaled one."""
+
+    def body() -> str:
+        from scipy import stats
+
+        name = "truncated_noise"
+        for threshold in (0.5, 1.0, 2.0):
+            case = f"n=20000, dim=3, threshold={threshold}"
+            z = _tensor(_call(truncated_noise, 20000, 3, threshold, torch.Generator().manual_seed(1)), name, case,
+                        (20000, 3))
+            if (z.abs() > threshold + 1e-6).any():
+                raise _NotYet(f"on {case}, {float(z.abs().max()):.2f} exceeds the threshold: redraw every value "
+                              "with |z| > threshold until none is left.")
+            at_edge = float((z.abs() > threshold - 1e-6).float().mean())
+            if at_edge > 0.01:
+                raise _NotYet(f"on {case}, {at_edge:.0%} of the values sit exactly at ±threshold: that is clamping, "
+                              "which piles the tails onto the edge. Redraw them instead.")
+            values = z.flatten().double().numpy()
+            if float(z.std()) < 0.05:
+                raise _NotYet(f"on {case} the values barely vary; draw them from torch.randn.")
+            ks = stats.kstest(values, stats.truncnorm(-threshold, threshold).cdf).statistic
+            if ks > 0.02:
+                scaled = stats.kstest(values / values.std(), "norm").statistic < 0.02
+                raise _NotYet(f"on {case} the values are not a normal distribution cut at ±threshold (largest gap "
+                              f"between the CDFs {ks:.3f})." + (" Hint: scaling z down is the ψ of the sweep, not "
+                                                                 "truncation; keep N(0, 1) inside the band." if scaled
+                                                                 else ""))
+        return ("draws N(0, 1) values and redraws those beyond the threshold: the truncated normal BigGAN samples "
+                "from, narrower with a smaller threshold.")
+
+    return _report("truncated_noise", body)
 
 
 # --- 10: stability -----------------------------------------------------------------------------
@@ -235,6 +387,71 @@ def check_r1_penalty(r1_penalty: Callable) -> CheckResult:
     return _report("r1_penalty", body)
 
 
+def check_largest_singular_value(largest_singular_value: Callable) -> CheckResult:
+    """``largest_singular_value(weight, iterations)`` -> the spectral norm of ``weight`` by power iteration
+    (what spectral normalisation divides each layer by)."""
+
+    def body() -> str:
+        name = "largest_singular_value"
+        weight = torch.tensor([[3.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+        case = "weight [[3, 0], [0, 1], [0, 0]] (singular values 3 and 1), 30 iterations"
+        got = _scalar(_call(largest_singular_value, weight, 30), name, case)
+        _expect_close(got, 3.0, name, case, {
+            math.sqrt(10): "that is the Frobenius norm (all singular values together); power iteration finds the "
+            "largest one.",
+            9.0: "you returned the largest eigenvalue of W^T W, sigma squared: take |W v| for a unit v instead.",
+            1.0: "that is the smallest singular value.",
+        })
+        gen = torch.Generator().manual_seed(0)
+        for trial, shape in enumerate(((64, 64), (128, 2), (1, 128))):
+            w = torch.randn(*shape, generator=gen) / math.sqrt(shape[1])
+            case = f"a random {shape[0]} x {shape[1]} weight, 200 iterations (trial {trial + 1})"
+            got = _scalar(_call(largest_singular_value, w, 200), name, case)
+            expected = float(torch.linalg.matrix_norm(w, ord=2))
+            if not math.isclose(got, expected, rel_tol=1e-3):
+                hint = ""
+                if math.isclose(got, float(w.abs().max()), rel_tol=1e-3):
+                    hint = " Hint: that is the largest entry; iterate v <- W^T W v / |W^T W v| and return |W v|."
+                raise _NotYet(f"on {case}, {name} should return {expected:.4f} "
+                              f"(torch.linalg.matrix_norm(w, ord=2)); yours returned {got:.4f}.{hint}")
+        return ("finds the largest singular value by power iteration; torch's spectral_norm runs one iteration per "
+                "training step and keeps v between steps.")
+
+    return _report("largest_singular_value", body)
+
+
+def check_wasserstein_1d(wasserstein_1d: Callable) -> CheckResult:
+    """``wasserstein_1d(x, y)`` -> W1 between two samples of equal size: the mean |x_(i) - y_(i)| of the sorted
+    values."""
+
+    def body() -> str:
+        from scipy import stats
+
+        name = "wasserstein_1d"
+        x, y = torch.tensor([0.0, 4.0]), torch.tensor([3.0, 1.0])
+        case = "x = [0, 4], y = [3, 1]"
+        got = _scalar(_call(wasserstein_1d, x, y), name, case)
+        _expect_close(got, 1.0, name, case, {
+            3.0: "sort both samples first: W1 matches the i-th smallest of x with the i-th smallest of y.",
+            0.0: "that is the difference of the means, a lower bound on W1 (what a linear critic sees).",
+            2.0: "average over the pairs, don't sum.",
+        })
+        gen = torch.Generator().manual_seed(0)
+        for trial in range(3):
+            a, b = torch.randn(300, generator=gen), 2 * torch.randn(300, generator=gen) + 1
+            case = f"300 random draws of N(0, 1) against 300 of N(1, 4) (trial {trial + 1})"
+            got = _scalar(_call(wasserstein_1d, a, b), name, case)
+            expected = stats.wasserstein_distance(a.numpy(), b.numpy())
+            if not math.isclose(got, expected, rel_tol=1e-4):
+                squared = math.isclose(got, float((a.sort().values - b.sort().values).pow(2).mean()), rel_tol=1e-4)
+                raise _NotYet(f"on {case}, {name} should return {expected:.4f} (scipy.stats.wasserstein_distance); "
+                              f"yours returned {got:.4f}." + (" Hint: W1 averages |differences|, not their squares "
+                                                              "(that is W2 squared)." if squared else ""))
+        return "is W1 in one dimension: the sorted samples matched in order, the mean distance between partners."
+
+    return _report("wasserstein_1d", body)
+
+
 # --- 11: where next ----------------------------------------------------------------------------
 def _relativistic_d(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
     return F.softplus(-(real_logits - fake_logits.mean())).mean() + F.softplus(fake_logits - real_logits.mean()).mean()
@@ -288,3 +505,45 @@ def check_relativistic_generator_loss(relativistic_generator_loss: Callable) -> 
         return "is the discriminator's relativistic loss with real and fake swapped."
 
     return _report("relativistic_generator_loss", body)
+
+
+def check_pairing_losses(pairing_losses: Callable) -> CheckResult:
+    """``pairing_losses(real_logits, fake_logits)`` -> (D's loss, G's loss) of the relativistic pairing GAN
+    (RpGAN, R3GAN): E_i softplus(f_i - r_i) for D, E_i softplus(r_i - f_i) for G, the i-th real beside the i-th fake."""
+
+    def body() -> str:
+        name = "pairing_losses"
+        what = "(the discriminator's loss, the generator's loss)"
+
+        def reference(r, f):
+            return F.softplus(f - r).mean().item(), F.softplus(r - f).mean().item()
+
+        d, g = _two(_call(pairing_losses, _REAL, _FAKE), name, _HAND, what)
+        expected_d, expected_g = reference(_REAL, _FAKE)
+        if math.isclose(d, expected_g, rel_tol=1e-4) and math.isclose(g, expected_d, rel_tol=1e-4):
+            raise _NotYet(f"on {_HAND} the two losses are swapped: D wants each real logit above its fake partner, "
+                          "so D's loss is E softplus(f - r).")
+        _expect_close(d, expected_d, name + "'s discriminator loss", _HAND, {
+            _relativistic_d(_REAL, _FAKE).item(): "that is the *average* form (RaGAN); pair each real logit with "
+            "one fake logit, E_i softplus(f_i - r_i), with no batch means.",
+            losses.LOSSES["minimax"].discriminator(_REAL, _FAKE).item(): "that is the ordinary loss; the pairing "
+            "loss reads the difference r_i - f_i.",
+            F.softplus(-(_REAL - _FAKE)).sum().item(): "average over the pairs (mean), don't sum.",
+        })
+        _expect_close(g, expected_g, name + "'s generator loss", _HAND, {
+            -expected_d: "the generator's loss is not minus D's: it is softplus of the swapped difference, "
+            "E softplus(r_i - f_i) (non-saturating).",
+            _relativistic_g(_REAL, _FAKE).item(): "that is the *average* form's generator loss; pair the logits.",
+        })
+        for seed in range(3):
+            r, f = _random_logits(seed, n=9, scale=3.0), _random_logits(seed + 40, n=9, scale=3.0)
+            case = f"9 random real and fake logits (seed {seed})"
+            d, g = _two(_call(pairing_losses, r, f), name, case, what)
+            _expect_close(d, reference(r, f)[0], name + "'s discriminator loss", case)
+            _expect_close(g, reference(r, f)[1], name + "'s generator loss", case)
+        big = torch.tensor([90.0, -90.0])
+        d, g = _two(_call(pairing_losses, big, -big), name, "logits of ±90", what)
+        _expect_close(d, reference(big, -big)[0], name + "'s discriminator loss", "logits of ±90 (use F.softplus)")
+        return ("is RpGAN's pair: each real logit against one fake logit, the loss R3GAN builds on.")
+
+    return _report("pairing_losses", body)
