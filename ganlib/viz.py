@@ -248,15 +248,19 @@ def plot_history(
         end = len(history["d_loss"])
         for ax in axes:
             ax.axvspan(cool_down, end, color="gray", alpha=0.12, lw=0)
-            ax.annotate("cool-down", (cool_down, 0.5), xycoords=("data", "axes fraction"), xytext=(3, 0),
-                        textcoords="offset points", fontsize="x-small", color="dimgray", rotation=90, va="center")
+            # At the top of the band, where the curves rarely reach, so none of them crosses the label.
+            ax.annotate("cool-down", (cool_down, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                        textcoords="offset points", fontsize="x-small", color="dimgray", va="top",
+                        bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1})
     ax_loss.set(xlabel="step", ylabel="loss", title="Losses")
-    ax_loss.legend(fontsize="small")
+    # With a cool-down, both legends sit at the lower right, clear of its label at the top of the band.
+    corner = "best" if cool_down is None else "lower right"
+    ax_loss.legend(fontsize="small", loc=corner)
     _curve(ax_d, history["d_real"], "mean D(x), real", smooth)
     _curve(ax_d, history["d_fake"], "mean D(G(z)), fake", smooth)
     ax_d.axhline(0.5, color="gray", ls="--", lw=1, label="1/2: cannot tell")
     ax_d.set(xlabel="step", ylabel="D output", ylim=(0, 1), title="Discriminator outputs")
-    ax_d.legend(fontsize="small")
+    ax_d.legend(fontsize="small", loc=corner)
     return ax_loss, ax_d
 
 

@@ -121,6 +121,9 @@ def test_plot_history_marks_the_equilibrium_losses_and_the_cool_down():
         assert (x_left, x_right) == (6, 10)
     assert [t.get_text() for t in ax_loss.texts] == ["D's loss at D = 1/2: 1.386", "G's loss at D = 1/2: 0.693",
                                                      "cool-down"]
+    for ax in (ax_loss, ax_d):  # labelled level at the top of the band, where the curves do not cross it
+        (label,) = (t for t in ax.texts if t.get_text() == "cool-down")
+        assert label.xy == (6, 1) and label.get_rotation() == 0 and label.get_va() == "top"
     assert len(ax_loss.get_legend().get_texts()) == 2  # only the two curves
     ax_loss, _ = viz.plot_history(history, smooth=1, loss="minimax")
     assert sorted(line.get_ydata()[0] for line in ax_loss.get_lines()[2:]) == [
