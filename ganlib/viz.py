@@ -178,7 +178,8 @@ def plot_knn_balls(
     """
     from .metrics import kth_neighbour_radius
 
-    manifold, queries = (torch.as_tensor(x).detach().cpu().float() for x in (manifold, queries))
+    # float64, as metrics.precision_recall computes: float32 distances blur radii as small as a jittered copy's
+    manifold, queries = (torch.as_tensor(x).detach().to("cpu", torch.float64) for x in (manifold, queries))
     for name, x in (("manifold", manifold), ("queries", queries)):
         if x.dim() != 2 or x.shape[1] != 2:
             raise ValueError(f"{name}: expected an N x 2 tensor of 2D points, got shape {tuple(x.shape)}.")

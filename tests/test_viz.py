@@ -295,3 +295,19 @@ def test_plot_knn_balls_zoomed_keeps_the_full_sets_radii_and_share():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"bounds=\(1, -1, 0, 1\): expected \(xmin, xmax, ymin, ymax\)"):
         viz.plot_knn_balls(manifold, queries, bounds=(1, -1, 0, 1))
+
+
+def test_plot_knn_balls_counts_tiny_radii_as_precision_recall_does():
+    from ganlib import metrics
+
+    # Copies jittered by 1e-4 near (1, 0): radii of about 1e-4, where float32 distances (torch.cdist's matrix
+    # product) err by as much as the radii themselves; the share must be precision_recall's, computed in float64.
+    gen = torch.Generator().manual_seed(0)
+    base = torch.tensor([1.0, 0.0]) + 0.01 * torch.randn(200, 2, generator=gen)
+    copies = base.repeat(10, 1) + 1e-4 * torch.randn(2000, 2, generator=gen)
+    queries = torch.tensor([1.0, 0.0]) + 0.01 * torch.randn(2000, 2, generator=gen)
+    fig, ax = plt.subplots()
+    share = viz.plot_knn_balls(copies, queries, k=3, ax=ax, bounds=(0.95, 1.05, -0.05, 0.05))
+    plt.close(fig)
+    assert share == metrics.precision_recall(copies, queries, k=3)[0]
+    assert 0 < share < 0.1  # a few queries land within 1e-4 of a copy: a copier has almost no recall
