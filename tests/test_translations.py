@@ -50,7 +50,7 @@ _TOKENS = {
     "web address": re.compile(r"(?<!\()https?://[^\s)>\]]+"),
     "field": re.compile(r"\{[A-Za-z_][\w.]*(?:![rs])?(?::[^{}]*)?\}"),
 }
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*")
 
 
 def _placeholders(text):
