@@ -45,6 +45,22 @@ def _two(value, name: str, case: str, what: str) -> tuple[float, float]:
     return _scalar(value[0], name, case), _scalar(value[1], name, case)
 
 
+def _expect_part(got: float, expected: float, name: str, part: str, case: str,
+                 hints: dict[float, str] | None = None) -> None:
+    """``_expect_close`` for one of the numbers ``name`` returns: ``part`` (an English fragment written with ``_``)
+    is a field of the template, so a translation joins it to the words around it as its language needs (Chinese
+    puts no space between a word and the verb after it, as it does after a code name)."""
+    if math.isclose(got, expected, rel_tol=1e-4, abs_tol=1e-6):
+        return
+    message = _("on {case}, {name}'s {part} should return {expected:.4f}; yours returned {got:.4f}.",
+                case=case, name=name, part=part, expected=expected, got=got)
+    for wrong_value, hint in (hints or {}).items():
+        if math.isclose(got, wrong_value, rel_tol=1e-4, abs_tol=1e-6):
+            message += _hint(hint)
+            break
+    raise _NotYet(message)
+
+
 # --- 08: mode collapse and vanishing gradients ------------------------------------------------
 def _reverse_kl_reference(counts: torch.Tensor) -> torch.Tensor:
     q = counts.double() / counts.sum()
@@ -130,14 +146,14 @@ def check_expected_noise_floor(expected_noise_floor: Callable) -> CheckResult:
             if math.isclose(modes, expected_share, rel_tol=1e-3) and math.isclose(share, expected_modes, rel_tol=1e-3):
                 raise _NotYet(_("on {case} the two numbers are swapped: return (modes covered, high-quality "
                                 "share).", case=case))
-            _expect_close(share, expected_share, _("{name}'s high-quality share", name=name), case, {
+            _expect_part(share, expected_share, name, _("high-quality share"), case, {
                 k * math.pi * std**2 / (2 * h) ** 2: _("a sample is high quality within 3 sigma: the disc's radius "
                                                        "is 3 * std."),
                 k * math.pi * (3 * std) ** 2 / h**2: _("the square [-h, h]^2 has side 2h, so its area is (2h)^2."),
                 n * k * p: _("the high-quality share is a fraction of the samples, not a count."),
                 p: _("each of the K modes has its own disc: multiply by the number of modes."),
             })
-            _expect_close(modes, expected_modes, _("{name}'s modes covered", name=name), case, {
+            _expect_part(modes, expected_modes, name, _("modes covered"), case, {
                 n * k * p: _("K n p counts the samples expected in the discs; a mode is covered once however many "
                              "land in it: use the chance that none does, (1 - p)^n."),
                 k * (1 - p) ** n: _("that is the expected number of modes *no* sample reaches; covered is 1 minus "
@@ -545,21 +561,20 @@ def check_pairing_losses(pairing_losses: Callable) -> CheckResult:
         def reference(r, f):
             return F.softplus(f - r).mean().item(), F.softplus(r - f).mean().item()
 
-        d_name = _("{name}'s discriminator loss", name=name)
-        g_name = _("{name}'s generator loss", name=name)
+        d_part, g_part = _("discriminator loss"), _("generator loss")
         d, g = _two(_call(pairing_losses, _REAL, _FAKE), name, hand, what)
         expected_d, expected_g = reference(_REAL, _FAKE)
         if math.isclose(d, expected_g, rel_tol=1e-4) and math.isclose(g, expected_d, rel_tol=1e-4):
             raise _NotYet(_("on {case} the two losses are swapped: D wants each real logit above its fake partner, "
                             "so D's loss is E softplus(f - r).", case=hand))
-        _expect_close(d, expected_d, d_name, hand, {
+        _expect_part(d, expected_d, name, d_part, hand, {
             _relativistic_d(_REAL, _FAKE).item(): _("that is the *average* form (RaGAN); pair each real logit with "
                                                     "one fake logit, E_i softplus(f_i - r_i), with no batch means."),
             losses.LOSSES["minimax"].discriminator(_REAL, _FAKE).item(): _(
                 "that is the ordinary loss; the pairing loss reads the difference r_i - f_i."),
             F.softplus(-(_REAL - _FAKE)).sum().item(): _("average over the pairs (mean), don't sum."),
         })
-        _expect_close(g, expected_g, g_name, hand, {
+        _expect_part(g, expected_g, name, g_part, hand, {
             -expected_d: _("the generator's loss is not minus D's: it is softplus of the swapped difference, "
                            "E softplus(r_i - f_i) (non-saturating)."),
             _relativistic_g(_REAL, _FAKE).item(): _("that is the *average* form's generator loss; pair the logits."),
@@ -568,11 +583,11 @@ def check_pairing_losses(pairing_losses: Callable) -> CheckResult:
             r, f = _random_logits(seed, n=9, scale=3.0), _random_logits(seed + 40, n=9, scale=3.0)
             case = _("{n} random real and fake logits (seed {seed})", n=9, seed=seed)
             d, g = _two(_call(pairing_losses, r, f), name, case, what)
-            _expect_close(d, reference(r, f)[0], d_name, case)
-            _expect_close(g, reference(r, f)[1], g_name, case)
+            _expect_part(d, reference(r, f)[0], name, d_part, case)
+            _expect_part(g, reference(r, f)[1], name, g_part, case)
         big = torch.tensor([90.0, -90.0])
         d, g = _two(_call(pairing_losses, big, -big), name, _("logits of ±{size}", size=90), what)
-        _expect_close(d, reference(big, -big)[0], d_name, _("logits of ±{size} (use F.softplus)", size=90))
+        _expect_part(d, reference(big, -big)[0], name, d_part, _("logits of ±{size} (use F.softplus)", size=90))
         return _("is RpGAN's pair: each real logit against one fake logit, the loss R3GAN builds on.")
 
     return _report("pairing_losses", body)
