@@ -44,8 +44,9 @@ def test_every_message_is_translated_and_none_is_fuzzy(lang, name):
 
 
 _TOKENS = {
-    "formula": re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S),
-    "code": re.compile(r"```.*?```|`[^`\n]+`", re.S),
+    # a span may cross a line break inside its paragraph (Markdown reads the break as a space)
+    "formula": re.compile(r"\$\$.*?\$\$|\$[^$]+\$", re.S),
+    "code": re.compile(r"```.*?```|`[^`]+`", re.S),
     "link target": re.compile(r"\]\(([^)\s]*)\)"),
     "web address": re.compile(r"(?<!\()https?://[^\s)>\]]+"),
     "field": re.compile(r"\{[A-Za-z_][\w.]*(?:![rs])?(?::[^{}]*)?\}"),
@@ -57,7 +58,7 @@ def _placeholders(text):
     found = {}
     rest = text
     for kind, pattern in _TOKENS.items():
-        found[kind] = sorted(m.group(0) for m in pattern.finditer(rest))
+        found[kind] = sorted(" ".join(m.group(0).split()) for m in pattern.finditer(rest))  # breaks read as spaces
         if kind in ("formula", "code"):
             rest = pattern.sub(" ", rest)
     rest = re.sub(r"\]\([^)]*\)|https?://\S+", " ", rest)
