@@ -1,5 +1,5 @@
 """The self-checks speak the learner's language: with GANLIB_LANG=zh (what the Chinese notebooks'
-kernel sets) the feedback of the checks of notebooks 00-03 and 12 and of 08-11, 14 and 15 is Chinese,
+kernel sets) the feedback of every notebook's checks (00-11 and the appendices) is Chinese,
 with the run's values filled in; without it, the English is as it always was. Every translated message
 of ganlib.po keeps its English's fields and format specs, so no translation can break a check at run
 time."""
@@ -143,7 +143,7 @@ def test_a_case_with_a_value_and_a_hint_after_it_are_chinese(chinese, capsys):
 
 def test_a_pair_of_the_wrong_kind_is_named_in_chinese(chinese, capsys):
     result = run(exercises.check_expected_noise_floor, lambda n, k, std, h: torch.zeros(3), capsys)
-    assert result.message == ("❌ 还不对：expected_noise_floor 应返回一对值（覆盖模式数的期望，高质量比例的"
+    assert result.message == ("❌ 还不对：expected_noise_floor 应返回一对值（覆盖模式数的期望，高质量样本占比的"
                               "期望）；但在用例「圆环：[-1.2, 1.2]^2 上的 2,500 个点，8 个模式，sigma 0.01」"
                               "上返回了形状为 (3,) 的张量。请以 `return first, second` 结尾。")
 
@@ -158,6 +158,30 @@ def test_without_the_variable_a_hard_questions_check_is_english_as_before(englis
         "*average* form's generator loss; pair the logits.")
     assert run(exercises.check_pairing_losses, pairing_losses, capsys).message == (
         "✅ Correct: pairing_losses is RpGAN's pair: each real logit against one fake logit, the loss R3GAN builds on.")
+
+
+def test_an_applications_check_answers_lerp_for_slerp_in_chinese(chinese, capsys):
+    from ganlib import latent
+
+    result = run(exercises.check_slerp, latent.lerp, capsys)
+    assert not result
+    assert result.message == (
+        "❌ 还不对：用例「z0=[1, 0]，z1=[0, 1]，t=0.5（四分之一圆：答案是 [cos(90°·t), sin(90°·t)]）」：slerp 应返回 "
+        "[0.707, 0.707]，你的结果是 [0.500, 0.500]。提示：这是直线插值（lerp），它从圆内穿过：中点的范数是 0.71，"
+        "而不是 1。z0 和 z1 的权重应分别是 sin((1-t)Ω)/sin Ω 和 sin(tΩ)/sin Ω。")
+    right = run(exercises.check_slerp, latent.slerp, capsys)
+    assert right and right.message == "✅ 正确：slerp 沿大圆前进：路径上每一点都保持高斯 z 的典型范数。"
+
+
+def test_without_the_variable_an_applications_check_is_english_as_before(english, capsys):
+    from ganlib import latent
+
+    result = run(exercises.check_slerp, latent.lerp, capsys)
+    assert result.message == (
+        "❌ Not yet: on z0=[1, 0], z1=[0, 1], t=0.5 (a quarter circle: the answer is [cos(90°·t), sin(90°·t)]), "
+        "slerp should return [0.707, 0.707]; yours returned [0.500, 0.500]. Hint: that is the straight line (lerp), "
+        "which cuts inside the circle: its midpoint has norm 0.71, not 1. Weight z0 and z1 by sin((1-t)Ω)/sin Ω and "
+        "sin(tΩ)/sin Ω.")
 
 
 def test_a_language_without_catalogs_falls_back_to_english(monkeypatch, capsys):

@@ -413,9 +413,9 @@ def check_r1_penalty(r1_penalty: Callable) -> CheckResult:
             case = _("a random MLP discriminator and {n} real samples (seed {seed}), gamma 1", n=32, seed=seed)
             got = _call(r1_penalty, D, x, 1.0, copy_args=False)
             _expect_close(_scalar(got, name, case), reference(D, x, gamma=1.0).item(), name, case)
-            if not got.requires_grad:
-                raise _NotYet(_("the penalty does not reach D's weights; use torch.autograd.grad(..., "
-                                "create_graph=True)."))
+            if not (isinstance(got, torch.Tensor) and got.requires_grad):  # a float (.item()) cannot train D
+                raise _NotYet(_("the penalty does not reach D's weights: return the tensor itself (no .item() or "
+                                "float(...)), built with torch.autograd.grad(..., create_graph=True)."))
         return _("is gamma / 2 * E|grad_x D(x)|^2 over real samples, differentiable in D's weights.")
 
     return _report("r1_penalty", body)
