@@ -185,6 +185,13 @@ def test_prose_say_templates_are_messages_and_must_be_literals():
         translation.messages(nb)
 
 
+def test_a_phrase_a_cell_computes_for_a_sentence_is_a_message_too():
+    source = 'way = prose.sentence("clockwise") if turn < 0 else prose.sentence("anticlockwise")\n' \
+             'prose.say("It turns {way}.", way=way)'
+    nb = {"cells": [{"cell_type": "code", "source": source, "metadata": {}}]}
+    assert sorted(m.text for m in translation.messages(nb)) == ["It turns {way}.", "anticlockwise", "clockwise"]
+
+
 def test_an_unknown_language_is_named_with_the_available_ones():
     with pytest.raises(ValueError, match=r"language 'fr': the course is available in en \(English\), zh \(中文\)"):
         translation.check_language("fr")
