@@ -158,13 +158,17 @@ def train_classifier(
 
 
 def train_conditional_gan(
-    images: torch.Tensor, labels: torch.Tensor, steps: int = 2000, seed: int = 0, progress: bool = False
+    images: torch.Tensor, labels: torch.Tensor, steps: int = 2000, seed: int = 0, progress: bool = False,
+    batch_size: int | None = None,
 ) -> training.GAN:
     """A class-conditional DCGAN (``recipes.build_digits(..., n_classes=10)``) trained with the
-    digits' recipe for ``steps`` on ``(images, labels)``. With ``progress``, a bar runs and one
-    line sums up the training at the end (steps, seconds, the last 50 steps' losses)."""
+    digits' recipe for ``steps`` on ``(images, labels)``, in batches of the recipe's size (64) or
+    ``batch_size``. With ``progress``, a bar runs and one line sums up the training at the end
+    (steps, seconds, the last 50 steps' losses)."""
     recipe = replace(recipes.DIGITS, name=f"conditional DCGAN on {len(images):,} digits",
                      steps=_positive_int("steps", steps))
+    if batch_size is not None:
+        recipe = replace(recipe, batch_size=_positive_int("batch_size", batch_size))
     training.seed_everything(seed)
     gan = recipes.build_digits(recipe, n_classes=10)
     loader = data.tensor_loader(images, labels, batch_size=min(recipe.batch_size, len(images)), seed=seed)

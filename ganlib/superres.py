@@ -40,6 +40,10 @@ from .models import _positive_int
 
 __all__ = [
     "PHOTOS",
+    "STRIPE_PRIOR",
+    "STRIPE_TILES",
+    "PairDiscriminator",
+    "StochasticUpsampler",
     "TEST_PHOTO",
     "TRAIN_PHOTOS",
     "PatchDiscriminator",
@@ -54,13 +58,21 @@ __all__ = [
     "interpolate_generators",
     "l1_plus_adversarial_loss",
     "load_photo",
+    "local_contrast",
     "matched_noise",
     "patch_swd",
+    "posterior_sample",
     "psnr",
     "random_patches",
     "sliced_wasserstein",
+    "stripe_phase_share",
+    "stripe_posterior",
+    "stripe_statistics",
+    "striped_digits",
     "super_resolve",
+    "train_stochastic",
     "train_superres",
+    "upsample_stochastic",
 ]
 
 # scikit-image's bundled photographs and textures (they ship inside the package: no download).
@@ -612,3 +624,290 @@ def matched_noise(estimate: torch.Tensor, target: torch.Tensor, gradient_energy:
         middle = (low + high) / 2
         low, high = (middle, high) if energy(middle) < gradient_energy else (low, middle)
     return (estimate + high * noise).clamp(0, 1), high
+
+
+# The striped digits: a x4 task whose posterior is known exactly (notebook 06, section 1). Blau &
+# Michaeli (2018) show the perception-distortion trade-off on toy distributions where every estimator
+# can be computed; this is one where the detail finer than an LR pixel is genuinely undetermined.
+
+STRIPE_TILES = torch.stack([
+    torch.zeros(4, 4),                                        # black
+    (torch.arange(4) % 2 == 0).float().expand(4, 4).clone(),  # vertical pinstripes, phase 0: columns 0 and 2 lit
+    (torch.arange(4) % 2 == 1).float().expand(4, 4).clone(),  # phase 1: columns 1 and 3 lit
+])
+# The prior's weight on each tile within a striped block: the two phases equally likely. Black is the
+# only tile that averages to 0, so its weight never matters in the posterior.
+STRIPE_PRIOR = torch.tensor([1.0, 0.5, 0.5])
+
+
+def striped_digits(split: str = "train", seed: int = 0, threshold: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
+    """HR images (N x 1 x 32 x 32, every pixel 0 or 1) and their x4 LR images (N x 1 x 8 x 8, block means).
+
+    Each pixel of a scikit-learn digit (``ganlib.data.load_digits(split=split)``) with an ink count of
+    at least ``threshold`` (of 16) becomes a 4 x 4 block of vertical pinstripes one pixel wide, at a
+    phase (lit columns 0 and 2, or 1 and 3) drawn by a fair coin for that block; the other pixels
+    become black blocks. A striped block averages to 1/2 whichever its phase, so the LR image tells
+    where the stripes are and nothing about their phases: ``stripe_posterior`` computes what it
+    leaves open. ``seed`` fixes the phases.
+    """
+    from .data import load_digits
+
+    if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= 16:
+        raise ValueError(f"threshold={threshold!r}: expected a whole ink count from 1 to 16 (e.g. 6).")
+    digits, _ = load_digits(split=split)
+    striped = ((digits[:, 0] + 1) * 8).round() >= threshold  # N x 8 x 8, the ink counts 0..16
+    phase = torch.randint(2, striped.shape, generator=torch.Generator().manual_seed(seed))
+    tiles = STRIPE_TILES[torch.where(striped, 1 + phase, 0)]  # N x 8 x 8 x 4 x 4
+    hr = tiles.permute(0, 1, 3, 2, 4).reshape(len(digits), 1, 32, 32)
+    return hr, downsample(hr, 4)
+
+
+def stripe_posterior(lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The exact posterior of a striped digit's HR image given its LR image, by enumeration.
+
+    For each LR pixel, every tile of the prior (``STRIPE_TILES``: black, or pinstripes at phase 0 or 1)
+    is a candidate; block averaging is exact, so a tile's likelihood is 1 if its mean is the LR pixel
+    and 0 if not. The posterior of the block is the prior's weights (``STRIPE_PRIOR``) on the tiles
+    that remain, normalised; the blocks are independent, so the image's posterior is their product:
+    a striped block is phase 0 or phase 1 with probability 1/2 each. Returns the posterior mean and
+    the posterior variance of every HR pixel (N x 1 x 4h x 4w each): the mean is the estimate with
+    the least expected squared error, and the variance's average is that error, the MMSE.
+    """
+    lr = _as_batch(lr, "lr")
+    means = STRIPE_TILES.mean(dim=(1, 2))  # 0, 1/2, 1/2
+    likelihood = (lr[:, 0, :, :, None] - means).abs() < 1e-6  # N x h x w x tiles
+    if not likelihood.any(-1).all():
+        bad = lr[:, 0][~likelihood.any(-1)][0].item()
+        raise ValueError(f"lr: a pixel of {bad:.4g} is not the mean of any tile of the prior (0 or 1/2); "
+                         "expected the LR images of striped_digits.")
+    weights = likelihood * STRIPE_PRIOR
+    weights = weights / weights.sum(-1, keepdim=True)
+    tiles = STRIPE_TILES.flatten(1)  # tiles x 16
+    mean = weights @ tiles
+    variance = weights @ tiles**2 - mean**2
+
+    def image(blocks: torch.Tensor) -> torch.Tensor:  # N x h x w x 16 -> N x 1 x 4h x 4w
+        return F.pixel_shuffle(blocks.permute(0, 3, 1, 2), 4)
+
+    return image(mean), image(variance)
+
+
+def posterior_sample(lr: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One draw from the exact posterior of ``stripe_posterior``: each striped block's phase by a fair
+    coin. What an ideal stochastic super-resolver would output (N x 1 x 4h x 4w)."""
+    mean, variance = stripe_posterior(lr)
+    striped = variance > 0  # the pixels whose value the LR image leaves open
+    lr = _as_batch(lr, "lr")
+    # A coin per block (drawn as uniforms, so that a seed shared with striped_digits gives other phases).
+    phase = (torch.rand(lr.shape, generator=generator) < 0.5).long().repeat_interleave(4, -2).repeat_interleave(4, -1)
+    column = torch.arange(mean.shape[-1]) % 2
+    return torch.where(striped, (column == phase).float(), mean)
+
+
+class StochasticUpsampler(nn.Module):
+    """LR (N x 1 x h x w) and noise (N x noise_channels x h x w) -> HR (N x 1 x 4h x 4w).
+
+    Two 3 x 3 convolutions at the low resolution read each LR pixel with its neighbours and its
+    noise; a 1 x 1 convolution then writes the 16 values of the 4 x 4 block above it, which
+    ``nn.PixelShuffle`` lays out (sub-pixel convolution, Shi et al., 2016): every position in a block
+    has its own filter, which is what drawing a pattern finer than an LR pixel needs. The noise is a
+    random sign per channel and LR pixel (``noise``); ``noise=None`` sets it to 0, a deterministic
+    upsampler: the network trained with the L2 loss.
+    """
+
+    def __init__(self, noise_channels: int = 4, channels: int = 32):
+        super().__init__()
+        self.noise_channels = _positive_int("noise_channels", noise_channels)
+        c = _positive_int("channels", channels)
+        self.net = nn.Sequential(
+            nn.Conv2d(1 + noise_channels, c, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c, c, 3, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 16, 1),
+        )
+
+    def noise(self, lr: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Random signs, +1 or -1 with probability 1/2, one per channel and LR pixel of ``lr``."""
+        shape = (len(lr), self.noise_channels, *lr.shape[2:])
+        return torch.randint(2, shape, generator=generator).to(lr) * 2 - 1
+
+    def forward(self, lr: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
+        if lr.dim() != 4 or lr.shape[1] != 1:
+            raise ValueError(f"lr: expected low-resolution images of shape (N, 1, h, w), got {tuple(lr.shape)}.")
+        if noise is None:
+            noise = lr.new_zeros(len(lr), self.noise_channels, *lr.shape[2:])
+        elif noise.shape != (len(lr), self.noise_channels, *lr.shape[2:]):
+            raise ValueError(f"noise: expected shape {(len(lr), self.noise_channels, *lr.shape[2:])} (one value per "
+                             f"channel and LR pixel), got {tuple(noise.shape)}; use generator.noise(lr).")
+        return F.pixel_shuffle(self.net(torch.cat([lr, noise], 1)), 4)
+
+
+class PairDiscriminator(nn.Module):
+    """(HR N x 1 x 4h x 4w, LR N x 1 x h x w) -> logits N x h x w: is this HR image real, *for this LR image*?
+
+    A conditional discriminator (as pix2pix's, Isola et al., 2017): the HR image and the LR image,
+    each LR pixel repeated over its block, enter as two channels; two stride-2 convolutions and a
+    3 x 3 one give one logit per LR pixel, each seeing a patch of 18 x 18 HR pixels.
+    """
+
+    def __init__(self, channels: int = 16):
+        super().__init__()
+        c = _positive_int("channels", channels)
+        self.net = nn.Sequential(
+            nn.Conv2d(2, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 1, 3, padding=1),
+        )
+
+    def forward(self, hr: torch.Tensor, lr: torch.Tensor) -> torch.Tensor:
+        if hr.dim() != 4 or lr.dim() != 4 or hr.shape[1] != 1 or hr.shape != (*lr.shape[:2], 4 * lr.shape[2],
+                                                                              4 * lr.shape[3]):
+            raise ValueError(f"hr and lr: expected (N, 1, 4h, 4w) and (N, 1, h, w), got {tuple(hr.shape)} and "
+                             f"{tuple(lr.shape)}.")
+        return self.net(torch.cat([hr, lr.repeat_interleave(4, -2).repeat_interleave(4, -1)], 1))[:, 0]
+
+
+def train_stochastic(generator: StochasticUpsampler, hr: torch.Tensor, steps: int, *,
+                     discriminator: PairDiscriminator | None = None, batch_size: int = 32, lr: float = 4e-3,
+                     consistency: float = 10.0, seed: int = 0, progress: bool = True) -> dict[str, list[float]]:
+    r"""Train ``generator`` on random batches of the HR images ``hr`` (N x 1 x 4h x 4w) and their block means.
+
+    Without ``discriminator``: minimise the mean squared error to the truth, with the noise off. The
+    minimiser of the expected squared error is the posterior mean (notebook 06), so this is the
+    "L2 network". With one: a conditional GAN, the two updates of §3.1 on each batch. D minimises
+    the binary cross-entropy on (HR, LR) pairs against (G(LR, noise), LR) pairs; G minimises the
+    non-saturating loss plus ``consistency`` times :math:`\mathbb{E}\,\|\mathrm{downsample}(G) -
+    x_{LR}\|^2`, a pixel loss on the block means only: the part of the image the LR input fixes,
+    which every posterior sample satisfies exactly, so it does not pull towards the blur.
+
+    Adam (β₁ = 0.5 for the GAN, as DCGAN's) at learning rate ``lr`` for both players, falling
+    linearly to 0 over the second half. Returns the history (``l2`` per step; with a discriminator,
+    ``d_loss``, ``g_loss``, ``d_real``, ``d_fake``). With ``progress``, a bar and a one-line summary.
+    """
+    _positive_int("steps", steps)
+    _positive_int("batch_size", batch_size)
+    for name, value in (("lr", lr), ("consistency", consistency)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise ValueError(f"{name}={value!r}: expected a non-negative number.")
+    hr = _as_batch(hr, "hr")
+    if hr.shape[-1] % 4 or hr.shape[-2] % 4 or len(hr) < 2:
+        raise ValueError(f"hr: expected at least 2 images whose sides are multiples of 4, got shape {tuple(hr.shape)}.")
+    device = next(generator.parameters()).device  # train where the generator lives (CPU, CUDA or MPS)
+    if discriminator is not None:
+        discriminator.to(device)
+    hr = hr.to(device)
+    lr_images = downsample(hr, 4)
+    rng = torch.Generator().manual_seed(seed)
+    adversarial = discriminator is not None
+    betas = (0.5, 0.999) if adversarial else (0.9, 0.999)
+    optimisers = [torch.optim.Adam(generator.parameters(), lr=lr, betas=betas)]
+    if adversarial:
+        optimisers.append(torch.optim.Adam(discriminator.parameters(), lr=lr, betas=betas))
+        history: dict[str, list[float]] = {"l2": [], "d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
+    else:
+        history = {"l2": []}
+    start = time.perf_counter()
+    generator.train()
+    for step in tqdm(range(steps), desc="GAN" if adversarial else "L2", disable=not progress, leave=False):
+        for optimiser in optimisers:  # linear decay to 0 over the second half
+            optimiser.param_groups[0]["lr"] = lr * min(1.0, 2 * (1 - step / steps))
+        index = torch.randint(len(hr), (batch_size,), generator=rng).to(device)
+        x, y = hr[index], lr_images[index]
+        if not adversarial:
+            loss = F.mse_loss(generator(y), x)
+            optimisers[0].zero_grad()
+            loss.backward()
+            optimisers[0].step()
+            history["l2"].append(loss.item())
+            continue
+        fake = generator(y, generator.noise(y, rng))
+        # Steps 5-6 of §3.1: D scores real and (detached) generated pairs, and is updated.
+        real_logits, fake_logits = discriminator(x, y), discriminator(fake.detach(), y)
+        d_loss = LOSSES["non_saturating"].discriminator(real_logits, fake_logits)
+        optimisers[1].zero_grad()
+        d_loss.backward()
+        optimisers[1].step()
+        # Step 7: with D fixed, G's adversarial loss plus the consistency term.
+        g_loss = LOSSES["non_saturating"].generator(discriminator(fake, y)) + consistency * F.mse_loss(
+            downsample(fake, 4), y)
+        optimisers[0].zero_grad()
+        g_loss.backward()
+        optimisers[0].step()
+        for key, value in (("l2", F.mse_loss(fake, x)), ("d_loss", d_loss), ("g_loss", g_loss),
+                           ("d_real", torch.sigmoid(real_logits).mean()),
+                           ("d_fake", torch.sigmoid(fake_logits).mean())):
+            history[key].append(value.item())
+    generator.eval()
+    if progress:
+        last = {key: sum(values[-50:]) / len(values[-50:]) for key, values in history.items()}
+        print(f"{'conditional GAN' if adversarial else 'L2'}: {steps} steps in {time.perf_counter() - start:.1f} s; "
+              f"last 50 steps: " + (f"D loss {last['d_loss']:.3f}, D(real pair) {last['d_real']:.3f}, "
+                                    f"D(generated pair) {last['d_fake']:.3f}" if adversarial else
+                                    f"squared error {last['l2']:.4f}"))
+    return history
+
+
+@torch.no_grad()
+def upsample_stochastic(generator: StochasticUpsampler, lr: torch.Tensor, seed: int | None = None) -> torch.Tensor:
+    """The generator's HR images for ``lr`` (N x 1 x h x w), clipped to [0, 1], on the CPU: with noise drawn
+    from ``seed``, or with the noise off (``seed=None``, the L2 network's way)."""
+    lr = _as_batch(lr, "lr").to(next(generator.parameters()).device)
+    noise = None if seed is None else generator.noise(lr, torch.Generator().manual_seed(seed))
+    was_training = generator.training
+    generator.eval()
+    try:
+        return generator(lr, noise).clamp(0, 1).cpu()
+    finally:
+        generator.train(was_training)
+
+
+def local_contrast(images: torch.Tensor) -> float:
+    """The mean absolute difference between neighbouring pixels, across and down (averaged): how much
+    an image changes from one pixel to the next. Blur lowers it; noise raises it as much as detail."""
+    images = _as_batch(images, "images").double()
+    across = (images[..., :, 1:] - images[..., :, :-1]).abs().mean()
+    down = (images[..., 1:, :] - images[..., :-1, :]).abs().mean()
+    return float((across + down) / 2)
+
+
+def stripe_statistics(estimate: torch.Tensor, truth: torch.Tensor, lr: torch.Tensor) -> dict[str, float]:
+    """How an estimate of striped digits compares with the truth and with the data's look (notebook 06).
+
+    * ``error / MMSE``: the mean squared error to ``truth``, over the least possible one
+      (``stripe_posterior``'s): 1 for the posterior mean, 2 in expectation for a posterior sample;
+    * ``local contrast``: ``local_contrast`` of the estimate;
+    * ``open pixels at 0 or 1``: among the pixels the LR image leaves open (striped blocks), the
+      share within 0.1 of black or white; the data's is 1;
+    * ``blocks drawn as stripes``: among the striped blocks, the share whose every pixel is within
+      0.25 of pinstripes at one phase: a block the data could hold. The data's is 1; independent
+      random black and white pixels, which match the three measures above, score about 0;
+    * ``phase 0``: ``stripe_phase_share``; the posterior's is 1/2.
+    """
+    estimate, truth = _as_batch(estimate, "estimate"), _as_batch(truth, "truth")
+    if estimate.shape != truth.shape:
+        raise ValueError(f"estimate and truth: expected the same shape, got {tuple(estimate.shape)} and "
+                         f"{tuple(truth.shape)}.")
+    _, variance = stripe_posterior(lr)
+    open_pixels = variance > 0
+    blocks = F.pixel_unshuffle(estimate, 4).permute(0, 2, 3, 1)  # N x h x w x 16
+    off = (blocks[..., None, :] - STRIPE_TILES[1:].flatten(1)).abs().amax(-1)  # N x h x w x 2: worst pixel
+    striped = (_as_batch(lr, "lr")[:, 0] - 0.5).abs() < 1e-6
+    return {"error / MMSE": float(((estimate - truth) ** 2).mean() / variance.mean()),
+            "local contrast": local_contrast(estimate),
+            "open pixels at 0 or 1": float(((estimate[open_pixels] - 0.5).abs() > 0.4).float().mean()),
+            "blocks drawn as stripes": float((off.amin(-1) < 0.25)[striped].float().mean()),
+            "phase 0": stripe_phase_share(estimate, lr)}
+
+
+def stripe_phase_share(images: torch.Tensor, lr: torch.Tensor) -> float:
+    """Among the striped blocks of ``lr`` (LR pixel 1/2), the share where ``images`` is nearer (in squared
+    error) to pinstripes at phase 0 than at phase 1. The posterior's share is 1/2."""
+    images, lr = _as_batch(images, "images"), _as_batch(lr, "lr")
+    if images.shape != (*lr.shape[:2], 4 * lr.shape[2], 4 * lr.shape[3]):
+        raise ValueError(f"images and lr: expected (N, 1, 4h, 4w) and (N, 1, h, w), got {tuple(images.shape)} and "
+                         f"{tuple(lr.shape)}.")
+    blocks = F.pixel_unshuffle(images, 4).permute(0, 2, 3, 1)  # N x h x w x 16
+    distance = ((blocks[..., None, :] - STRIPE_TILES[1:].flatten(1)) ** 2).sum(-1)  # N x h x w x 2
+    striped = (lr[:, 0] - 0.5).abs() < 1e-6
+    if not striped.any():
+        raise ValueError("lr: no striped block (LR pixel 1/2) to read a phase from.")
+    return float((distance[..., 0] < distance[..., 1])[striped].float().mean())

@@ -14,7 +14,8 @@ a caption reads "a thick seven slanted right", "a thin two" or "a four" (middle 
 * ``TextToImageGenerator`` / ``TextToImageDiscriminator``: G(z, text) and D(image, text).
 * ``matching_aware_discriminator_loss``: GAN-CLS's discriminator (Reed et al., 2016), which
   also calls a *real image with the wrong text* fake. (Reed et al.'s GAN-INT term, a generator
-  loss on interpolated text embeddings, is not built here.)
+  loss on interpolated text embeddings, is not built here; ``interpolate_captions`` shows its
+  premise on a trained generator.)
 * ``train``: the training loop (R1 + TTUR + decay, the course's recommended recipe);
   ``generate``: prompt -> images; ``measure_control``: does the generator do what the text says?
   ``caption_spread``: how varied the images of one caption are.
@@ -55,6 +56,7 @@ __all__ = [
     "encode",
     "generate",
     "ink_mass",
+    "interpolate_captions",
     "levels",
     "matching_aware_discriminator_loss",
     "measure_control",
@@ -346,8 +348,9 @@ def train(
     fakes G(z, h). D minimises ``matching_aware_discriminator_loss`` plus R1 (every ``r1_every``-th
     step, times ``r1_every``); G minimises the non-saturating loss softplus(-D(G(z, h), h)).
     Adam (betas 0.5, 0.999) with D twice as fast as G (TTUR); over the last ``decay`` fraction of
-    the steps both rates fall linearly to 0. ``matching_aware=False`` drops the mismatched
-    pairs (an ordinary conditional GAN loss, softplus(-s_r) + softplus(s_f)), to see what they add.
+    the steps both rates fall linearly to 0. ``matching_aware=False`` drops the mismatched pairs'
+    term and keeps the rest as it is, softplus(-s_r) + ½ softplus(s_f): a conditional GAN whose
+    only difference from GAN-CLS is the missing term, to see what it adds.
 
     A loss that becomes NaN or inf stops training with ``training.NonFiniteLossError`` before
     the update it would drive (BatchNorm's statistics are put back too); the error's ``gan``
@@ -400,8 +403,8 @@ def train(
             # Step 6: the matching-aware loss (+ R1), and D's update.
             if matching_aware:
                 d_loss = matching_aware_discriminator_loss(s_r, s_w, s_f)
-            else:
-                d_loss = F.softplus(-s_r).mean() + F.softplus(s_f).mean()
+            else:  # the same loss without the mismatched pairs' term: one change, nothing else
+                d_loss = F.softplus(-s_r).mean() + 0.5 * F.softplus(s_f).mean()
             if r1 and i % r1_every == 0:
                 d_loss = d_loss + r1_every * r1_penalty(D, real, labels=right, gamma=r1)  # lazy R1, with the text
             _check_finite(d_loss, "discriminator", gan)
@@ -438,6 +441,31 @@ def generate(generator: TextToImageGenerator, prompts: str | Sequence[str], n: i
     generator.eval()
     try:
         return generator(z, tokens)
+    finally:
+        generator.train(was_training)
+
+
+@torch.no_grad()
+def interpolate_captions(generator: TextToImageGenerator, first: str, second: str, betas: Sequence[float],
+                         z: torch.Tensor) -> torch.Tensor:
+    """GAN-INT's premise (Reed et al., 2016): images for text embeddings *between* two captions'.
+
+    For each β in ``betas`` and each noise vector in ``z`` (n x latent_dim), the generator draws
+    from h = (1 - β) h(first) + β h(second), h being its own text encoder's embedding. Returns
+    len(betas) x n images (β down the rows, one noise vector per column, flattened), in evaluation mode.
+    """
+    if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != generator.latent_dim:
+        got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+        raise ValueError(f"z: expected n x {generator.latent_dim} noise vectors, got {got}.")
+    if not betas or not all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b <= 1 for b in betas):
+        raise ValueError(f"betas={betas!r}: expected a non-empty list of numbers in [0, 1] (0: the first caption).")
+    was_training = generator.training
+    generator.eval()
+    try:
+        ends = generator.encoder(encode([first, second]))
+        h = torch.stack([(1 - b) * ends[0] + b * ends[1] for b in betas])  # betas x text_dim
+        h = h.repeat_interleave(len(z), dim=0)
+        return generator.body(torch.cat([z.repeat(len(betas), 1), h], dim=1))
     finally:
         generator.train(was_training)
 

@@ -124,7 +124,8 @@ def _cell_key(cell: dict, index: int) -> str:
 
 
 def _said_templates(source: str) -> list[str]:
-    """The English templates a code cell passes to ``prose.say`` (its first argument, a literal)."""
+    """The English templates a code cell passes to ``prose.say`` or ``prose.sentence`` (its first argument,
+    a literal): ``sentence`` translates a word or phrase a cell computes and puts into a ``say`` sentence."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -132,8 +133,8 @@ def _said_templates(source: str) -> list[str]:
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and node.args and (
-            (isinstance(node.func, ast.Attribute) and node.func.attr == "say")
-            or (isinstance(node.func, ast.Name) and node.func.id == "say")
+            (isinstance(node.func, ast.Attribute) and node.func.attr in ("say", "sentence"))
+            or (isinstance(node.func, ast.Name) and node.func.id in ("say", "sentence"))
         ):
             first = node.args[0]
             if isinstance(first, ast.Constant) and isinstance(first.value, str):

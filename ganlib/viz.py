@@ -257,14 +257,19 @@ def plot_history(
     _curve(ax_loss, history["d_loss"], "discriminator", smooth)
     _curve(ax_loss, history["g_loss"], "generator", smooth)
     # The reference lines and the cool-down are labelled where they are drawn, not in the legend,
-    # so the legend stays small and hides less of the curves.
+    # so the legend stays small and hides less of the curves. Each line's label sits at the right
+    # end, on the side of the line away from where its player's curve ends (the median of its last
+    # quarter), so that it does not cover the curve it is compared with.
     if loss is not None:
         d_eq, g_eq = EQUILIBRIUM_LOSSES[loss]
-        for value, colour, who in ((d_eq, "tab:blue", "D"), (g_eq, "tab:orange", "G")):
+        for value, colour, who, key in ((d_eq, "tab:blue", "D", "d_loss"), (g_eq, "tab:orange", "G", "g_loss")):
             ax_loss.axhline(value, color=colour, ls=":", lw=1)
-            ax_loss.annotate(f"{who}'s loss at D = 1/2: {value:.3f}", (0, value), xycoords=("axes fraction", "data"),
-                             xytext=(3, 2), textcoords="offset points", fontsize="x-small", color=colour,
-                             bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 1})
+            values = history[key]
+            above = not values or float(np.median(values[-max(1, len(values) // 4):])) < value
+            ax_loss.annotate(f"{who}'s loss at D = 1/2: {value:.3f}", (1, value), xycoords=("axes fraction", "data"),
+                             xytext=(-3, 2 if above else -2), textcoords="offset points", ha="right",
+                             va="bottom" if above else "top", fontsize="x-small", color=colour,
+                             bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 1})
     if cool_down is not None:
         end = len(history["d_loss"])
         for ax in axes:

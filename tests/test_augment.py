@@ -85,6 +85,22 @@ def test_a_conditional_gan_gives_balanced_labelled_samples():
         augment.generate_labelled(None, per_class=4)
 
 
+def test_the_conditional_gan_trains_in_batches_of_the_size_asked(monkeypatch):
+    images, labels = data.load_digits(split="train")
+    sizes, loader = [], data.tensor_loader
+
+    def recording_loader(*tensors, batch_size, seed=0):
+        sizes.append(batch_size)
+        return loader(*tensors, batch_size=batch_size, seed=seed)
+
+    monkeypatch.setattr(data, "tensor_loader", recording_loader)
+    augment.train_conditional_gan(images[:100], labels[:100], steps=2, seed=0)
+    augment.train_conditional_gan(images[:100], labels[:100], steps=2, seed=0, batch_size=32)
+    assert sizes == [64, 32]  # the recipe's 64 by default
+    with pytest.raises(ValueError, match="batch_size=0: expected a positive integer"):
+        augment.train_conditional_gan(images[:100], labels[:100], steps=2, batch_size=0)
+
+
 def test_the_classifier_names_bad_images_or_labels():
     images, labels = data.load_digits(split="train")
     with pytest.raises(ValueError, match=r"labels: expected one digit per image, shape \(1437,\), got \(5,\)"):

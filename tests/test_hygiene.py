@@ -33,10 +33,11 @@ def test_notebook_is_numbered_titled_and_has_its_own_binder_badge(notebook):
     assert nb["metadata"]["kernelspec"]["name"] == "gan-course"
 
 
-def test_readme_lists_every_notebook_with_the_same_binder_base():
-    readme = (ROOT / "README.md").read_text()
+@pytest.mark.parametrize("name", ["README.md", "README.zh-CN.md"])
+def test_readme_lists_every_notebook_with_the_same_binder_base(name):
+    readme = (ROOT / name).read_text(encoding="utf-8")
     for notebook in NOTEBOOKS:
-        assert f"notebooks/{notebook.name}" in readme, f"README does not list {notebook.name}"
+        assert f"notebooks/{notebook.name})" in readme, f"{name} does not list {notebook.name}"
     assert BINDER.split("?")[0] in readme
 
 

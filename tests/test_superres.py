@@ -1,5 +1,6 @@
 """ganlib.superres against hand-derived values, closed forms and numpy; and its errors for bad input."""
 
+import itertools
 import math
 import socket
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from ganlib import superres
+from ganlib import data, superres
 
 
 def test_every_photo_loads_offline(monkeypatch):
@@ -397,3 +398,145 @@ def test_matched_noise_reaches_the_gradient_energy_asked_for():
         superres.matched_noise(blurred, photo, 0)
     with pytest.raises(ValueError, match="gradient_energy=1000.0: more than noise of σ = 1"):
         superres.matched_noise(blurred, photo, 1000.0)
+
+
+# The striped digits (notebook 06, section 1): a task whose posterior is known exactly.
+
+def test_striped_digits_are_pinstripes_where_the_digit_has_ink():
+    hr, lr = superres.striped_digits("test", seed=3)
+    digits, _ = data.load_digits(split="test")
+    assert hr.shape == (360, 1, 32, 32) and lr.shape == (360, 1, 8, 8)
+    assert set(hr.unique().tolist()) == {0.0, 1.0}
+    torch.testing.assert_close(lr, hr.reshape(360, 1, 8, 4, 8, 4).mean(dim=(3, 5)), rtol=0, atol=0)
+    ink = ((digits + 1) * 8).round()  # the 0..16 counts of scikit-learn's digits
+    assert torch.equal(lr == 0.5, ink >= 6) and torch.equal(lr == 0, ink < 6)
+    blocks = hr.reshape(360, 8, 4, 8, 4).permute(0, 1, 3, 2, 4)  # N x 8 x 8 x 4 x 4
+    striped = blocks[lr[:, 0] == 0.5]
+    phase0 = (striped == superres.STRIPE_TILES[1]).flatten(1).all(1)
+    phase1 = (striped == superres.STRIPE_TILES[2]).flatten(1).all(1)
+    assert torch.all(phase0 ^ phase1)  # every striped block is exactly one of the two phases
+    assert 0.45 < phase0.float().mean() < 0.55  # a fair coin over ~9,000 blocks (s.e. 0.005)
+    again, _ = superres.striped_digits("test", seed=3)
+    other, _ = superres.striped_digits("test", seed=4)
+    assert torch.equal(hr, again) and not torch.equal(hr, other)
+    with pytest.raises(ValueError, match="threshold=0: expected a whole ink count from 1 to 16"):
+        superres.striped_digits(threshold=0)
+
+
+def test_stripe_posterior_against_brute_force_enumeration():
+    lr = torch.tensor([[0.5, 0.0], [0.5, 0.5]])  # three striped blocks: 2^3 = 8 HR images fit
+    candidates = []
+    for phases in itertools.product((1, 2), repeat=3):
+        tiles = [superres.STRIPE_TILES[phases[0]], superres.STRIPE_TILES[0], superres.STRIPE_TILES[phases[1]],
+                 superres.STRIPE_TILES[phases[2]]]
+        image = torch.cat([torch.cat(tiles[:2], 1), torch.cat(tiles[2:], 1)], 0)
+        assert torch.equal(superres.downsample(image), lr)  # each candidate gives the same LR image
+        candidates.append(image)
+    candidates = torch.stack(candidates)  # equally likely under the prior
+    mean, variance = superres.stripe_posterior(lr)
+    torch.testing.assert_close(mean[0, 0], candidates.mean(0), rtol=0, atol=1e-6)
+    torch.testing.assert_close(variance[0, 0], candidates.var(0, unbiased=False), rtol=0, atol=1e-6)
+    # Closed forms: 1/2 and 1/4 on striped pixels, 0 and 0 on black ones; MMSE = share of open pixels / 4.
+    assert variance.mean().item() == pytest.approx(0.25 * 3 / 4)
+    with pytest.raises(ValueError, match=r"lr: a pixel of 0.3 is not the mean of any tile of the prior"):
+        superres.stripe_posterior(torch.tensor([[0.3, 0.5]]))
+
+
+def test_posterior_samples_fit_the_input_and_err_twice_the_mmse():
+    _, lr = superres.striped_digits("test", seed=0)
+    mean, variance = superres.stripe_posterior(lr)
+    a = superres.posterior_sample(lr, torch.Generator().manual_seed(1))
+    b = superres.posterior_sample(lr, torch.Generator().manual_seed(2))
+    assert torch.equal(superres.downsample(a), lr) and set(a.unique().tolist()) == {0.0, 1.0}
+    assert torch.equal(a[variance == 0], mean[variance == 0])  # black blocks stay black
+    # Two independent draws differ by 2 x MMSE in expectation. A block's 16 pixels differ together (all or
+    # none), so ~9,000 striped blocks give a standard error of about 2 x 0.5 / 95 = 0.01: 5 of them allowed.
+    assert ((a - b) ** 2).mean().item() / variance.mean().item() == pytest.approx(2, abs=0.05)
+    assert superres.stripe_phase_share(a, lr) == pytest.approx(0.5, abs=0.02)
+
+
+def test_stripe_phase_share_and_local_contrast_closed_forms():
+    lr = torch.tensor([[[[0.5, 0.5, 0.0]]]])
+    image = torch.cat([superres.STRIPE_TILES[1], superres.STRIPE_TILES[2], superres.STRIPE_TILES[0]], 1)[None, None]
+    assert superres.stripe_phase_share(image, lr) == 0.5  # one block of each phase; the black one is not read
+    assert superres.stripe_phase_share(image.flip(-1), lr) == 0.5
+    assert superres.stripe_phase_share(superres.STRIPE_TILES[1].repeat(1, 2)[None, None], lr[..., :2]) == 1.0
+    with pytest.raises(ValueError, match="lr: no striped block"):
+        superres.stripe_phase_share(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1))
+    with pytest.raises(ValueError, match=r"images and lr: expected \(N, 1, 4h, 4w\) and \(N, 1, h, w\)"):
+        superres.stripe_phase_share(torch.zeros(1, 1, 4, 8), torch.zeros(1, 1, 1, 1))
+    # Local contrast: the mean |difference| of neighbours across and down, averaged.
+    checkerboard = ((torch.arange(8)[:, None] + torch.arange(8)) % 2).float()
+    assert superres.local_contrast(checkerboard) == pytest.approx(1.0)
+    assert superres.local_contrast(superres.STRIPE_TILES[1].repeat(2, 2)) == pytest.approx(0.5)  # across 1, down 0
+    assert superres.local_contrast(torch.full((8, 8), 0.3)) == 0
+    ramp = torch.arange(5.0).expand(5, 5) / 4  # across: 1/4 each; down: 0
+    assert superres.local_contrast(ramp) == pytest.approx(0.125)
+
+
+def test_stochastic_upsampler_and_pair_discriminator_shapes_and_noise():
+    G, D = superres.StochasticUpsampler(noise_channels=3, channels=8), superres.PairDiscriminator(channels=4)
+    lr = torch.rand(5, 1, 8, 6)
+    noise = G.noise(lr, torch.Generator().manual_seed(0))
+    assert noise.shape == (5, 3, 8, 6) and set(noise.unique().tolist()) == {-1.0, 1.0}
+    hr = G(lr, noise)
+    assert hr.shape == (5, 1, 32, 24) and D(hr, lr).shape == (5, 8, 6)
+    torch.testing.assert_close(G(lr), G(lr, torch.zeros(5, 3, 8, 6)))  # no noise = zero noise
+    torch.testing.assert_close(superres.upsample_stochastic(G, lr), G(lr).clamp(0, 1).detach())
+    torch.testing.assert_close(superres.upsample_stochastic(G, lr, seed=4), superres.upsample_stochastic(G, lr, seed=4))
+    assert not torch.equal(superres.upsample_stochastic(G, lr, seed=4), superres.upsample_stochastic(G, lr, seed=5))
+    with pytest.raises(ValueError, match=r"noise: expected shape \(5, 3, 8, 6\).*use generator.noise\(lr\)"):
+        G(lr, torch.zeros(5, 1, 8, 6))
+    with pytest.raises(ValueError, match=r"lr: expected low-resolution images of shape \(N, 1, h, w\)"):
+        G(torch.rand(8, 6))
+    with pytest.raises(ValueError, match=r"hr and lr: expected \(N, 1, 4h, 4w\) and \(N, 1, h, w\)"):
+        D(hr, lr[:, :, :4])
+
+
+def test_the_l2_network_learns_the_posterior_mean_and_the_gan_trains(capsys):
+    torch.manual_seed(0)
+    hr, lr = superres.striped_digits("test", seed=0)
+    mean, variance = superres.stripe_posterior(lr)
+    G = superres.StochasticUpsampler(channels=16)
+    untrained = ((superres.upsample_stochastic(G, lr) - mean) ** 2).mean()
+    history = superres.train_stochastic(G, hr, 100, lr=3e-3, seed=0, progress=False)
+    assert list(history) == ["l2"] and len(history["l2"]) == 100 and not G.training
+    # The minimiser of the squared error is the posterior mean: the network ends near it, far nearer than it began.
+    learned = ((superres.upsample_stochastic(G, lr) - mean) ** 2).mean()
+    assert learned < 0.1 * variance.mean() < untrained
+    D = superres.PairDiscriminator(channels=4)
+    history = superres.train_stochastic(superres.StochasticUpsampler(channels=8), hr, 3, discriminator=D,
+                                        batch_size=4)
+    assert set(history) == {"l2", "d_loss", "g_loss", "d_real", "d_fake"} and all(len(v) == 3 for v in history.values())
+    assert all(0 < p < 1 for p in history["d_real"] + history["d_fake"])
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert line.startswith("conditional GAN: 3 steps in ") and "D(generated pair)" in line
+    with pytest.raises(ValueError, match="consistency=-1: expected a non-negative number"):
+        superres.train_stochastic(G, hr, 2, consistency=-1)
+    with pytest.raises(ValueError, match=r"hr: expected at least 2 images whose sides are multiples of 4"):
+        superres.train_stochastic(G, hr[:1], 2)
+
+
+def test_stripe_statistics_of_the_exact_estimates():
+    truth, lr = superres.striped_digits("test", seed=0)
+    mean, variance = superres.stripe_posterior(lr)
+    of_mean = superres.stripe_statistics(mean, truth, lr)
+    assert of_mean["error / MMSE"] == pytest.approx(1, abs=1e-6)  # the posterior mean's error is the MMSE
+    assert of_mean["open pixels at 0 or 1"] == 0 and of_mean["local contrast"] < 0.5 * superres.local_contrast(truth)
+    of_truth = superres.stripe_statistics(truth, truth, lr)
+    assert of_truth["error / MMSE"] == 0 and of_truth["open pixels at 0 or 1"] == 1
+    same_seed = superres.posterior_sample(lr, torch.Generator().manual_seed(0))  # the truth's seed: other phases
+    assert not torch.equal(same_seed, truth)
+    of_sample = superres.stripe_statistics(same_seed, truth, lr)
+    assert of_sample["error / MMSE"] == pytest.approx(2, abs=0.05) and of_sample["open pixels at 0 or 1"] == 1
+    assert of_sample["local contrast"] == pytest.approx(of_truth["local contrast"], rel=0.05)
+    assert of_mean["blocks drawn as stripes"] == 0 and of_truth["blocks drawn as stripes"] == 1
+    assert of_sample["blocks drawn as stripes"] == 1
+    # Random black and white pixels where the stripes should be: the pixel statistics of a sample, no stripes.
+    coin = torch.rand(mean.shape, generator=torch.Generator().manual_seed(5)) < 0.5
+    of_pixels = superres.stripe_statistics(torch.where(variance > 0, coin.float(), mean), truth, lr)
+    assert of_pixels["error / MMSE"] == pytest.approx(2, abs=0.05) and of_pixels["open pixels at 0 or 1"] == 1
+    assert of_pixels["local contrast"] == pytest.approx(of_truth["local contrast"], rel=0.1)
+    assert of_pixels["blocks drawn as stripes"] < 0.01  # 2 of the 65,536 black-and-white blocks are stripes
+    with pytest.raises(ValueError, match="estimate and truth: expected the same shape"):
+        superres.stripe_statistics(mean[:2], truth, lr)

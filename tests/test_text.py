@@ -271,3 +271,39 @@ def test_caption_spread_is_the_mean_distance_between_different_images_of_a_capti
     assert copies == {"a one": 0.0, "a two": 0.0}
     with pytest.raises(ValueError, match=r"features: expected one row per caption \(6 x F\), got \(5, 2\)"):
         text.caption_spread(features[:5], texts)
+
+
+@pytest.mark.parametrize("matching_aware", [True, False])
+def test_the_plain_loss_is_the_matching_aware_one_without_the_mismatched_term(matching_aware):
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    tokens = text.encode([text.caption(i % 10, i % 3 - 1) for i in range(32)])
+    gan = text.train(images, tokens, steps=1, batch_size=16, r1=0, matching_aware=matching_aware, seed=3,
+                     progress=False)
+    # Replay the first step by hand, as train's docstring describes it.
+    torch.manual_seed(3)
+    G, D = text.TextToImageGenerator(), text.TextToImageDiscriminator()
+    order = torch.Generator().manual_seed(3)
+    index = [b for b in torch.randperm(32, generator=order).split(16) if len(b) == 16][0]
+    real, right = images[index], tokens[index]
+    fake = G(torch.randn(16, G.latent_dim), right)
+    s_r, s_w, s_f = D(torch.cat([real, real, fake]), torch.cat([right, right.roll(1, dims=0), right])).split(16)
+    sp = torch.nn.functional.softplus
+    expected = sp(-s_r).mean() + 0.5 * sp(s_f).mean() + (0.5 * sp(s_w).mean() if matching_aware else 0)
+    assert gan.history["d_loss"][0] == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_interpolated_captions_end_at_each_caption_and_mix_the_embeddings_between():
+    torch.manual_seed(0)
+    G = text.TextToImageGenerator().eval()
+    z = torch.randn(3, G.latent_dim)
+    images = text.interpolate_captions(G, "a thin seven", "a thick seven", [0.0, 0.5, 1.0], z)
+    assert images.shape == (9, 1, 8, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(images[:3], G(z, text.encode(["a thin seven"] * 3)))
+        torch.testing.assert_close(images[6:], G(z, text.encode(["a thick seven"] * 3)))
+        h = G.encoder(text.encode(["a thin seven", "a thick seven"])).mean(0, keepdim=True).expand(3, -1)
+        torch.testing.assert_close(images[3:6], G.body(torch.cat([z, h], dim=1)))
+    with pytest.raises(ValueError, match=r"betas=\[1.5\]: expected a non-empty list of numbers in \[0, 1\]"):
+        text.interpolate_captions(G, "a two", "a three", [1.5], z)
+    with pytest.raises(ValueError, match=r"z: expected n x 32 noise vectors"):
+        text.interpolate_captions(G, "a two", "a three", [0.5], z[:, :5])

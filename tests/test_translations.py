@@ -44,20 +44,21 @@ def test_every_message_is_translated_and_none_is_fuzzy(lang, name):
 
 
 _TOKENS = {
-    "formula": re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S),
-    "code": re.compile(r"```.*?```|`[^`\n]+`", re.S),
+    # a span may cross a line break inside its paragraph (Markdown reads the break as a space)
+    "formula": re.compile(r"\$\$.*?\$\$|\$[^$]+\$", re.S),
+    "code": re.compile(r"```.*?```|`[^`]+`", re.S),
     "link target": re.compile(r"\]\(([^)\s]*)\)"),
     "web address": re.compile(r"(?<!\()https?://[^\s)>\]]+"),
     "field": re.compile(r"\{[A-Za-z_][\w.]*(?:![rs])?(?::[^{}]*)?\}"),
 }
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*")
 
 
 def _placeholders(text):
     found = {}
     rest = text
     for kind, pattern in _TOKENS.items():
-        found[kind] = sorted(m.group(0) for m in pattern.finditer(rest))
+        found[kind] = sorted(" ".join(m.group(0).split()) for m in pattern.finditer(rest))  # breaks read as spaces
         if kind in ("formula", "code"):
             rest = pattern.sub(" ", rest)
     rest = re.sub(r"\]\([^)]*\)|https?://\S+", " ", rest)
@@ -182,6 +183,13 @@ def test_prose_say_templates_are_messages_and_must_be_literals():
     nb["cells"][0]["source"] = 'prose.say(f"Covered {n} of 8 modes.")'
     with pytest.raises(ValueError, match="literal str"):
         translation.messages(nb)
+
+
+def test_a_phrase_a_cell_computes_for_a_sentence_is_a_message_too():
+    source = 'way = prose.sentence("clockwise") if turn < 0 else prose.sentence("anticlockwise")\n' \
+             'prose.say("It turns {way}.", way=way)'
+    nb = {"cells": [{"cell_type": "code", "source": source, "metadata": {}}]}
+    assert sorted(m.text for m in translation.messages(nb)) == ["It turns {way}.", "anticlockwise", "clockwise"]
 
 
 def test_an_unknown_language_is_named_with_the_available_ones():

@@ -125,6 +125,14 @@ def test_plot_history_marks_the_equilibrium_losses_and_the_cool_down():
         (label,) = (t for t in ax.texts if t.get_text() == "cool-down")
         assert label.xy == (6, 1) and label.get_rotation() == 0 and label.get_va() == "top"
     assert len(ax_loss.get_legend().get_texts()) == 2  # only the two curves
+    # Each label sits at the right end, on the side of its line away from where its curve ends:
+    # both curves end at 1.0, below D's line (1.386) and above G's (0.693).
+    d_label, g_label = ax_loss.texts[:2]
+    assert d_label.xy[0] == g_label.xy[0] == 1 and d_label.get_ha() == g_label.get_ha() == "right"
+    assert d_label.get_va() == "bottom" and g_label.get_va() == "top"
+    high = dict.fromkeys(("d_loss", "g_loss", "d_real", "d_fake"), [2.0] * 10)
+    d_label, g_label = viz.plot_history(high, smooth=1, loss="non_saturating")[0].texts[:2]
+    assert d_label.get_va() == g_label.get_va() == "top"  # both curves above both lines: labels below
     ax_loss, _ = viz.plot_history(history, smooth=1, loss="minimax")
     assert sorted(line.get_ydata()[0] for line in ax_loss.get_lines()[2:]) == [
         pytest.approx(-0.693147, abs=1e-6), pytest.approx(1.386294, abs=1e-6)]

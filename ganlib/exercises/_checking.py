@@ -254,11 +254,10 @@ LN3 = math.log(3)
 # sigmoid(0) = 1/2, sigmoid(ln 3) = 3/4, sigmoid(-ln 3) = 1/4: cases one can check by hand.
 _REAL = torch.tensor([0.0, LN3])
 _FAKE = torch.tensor([0.0, -LN3])
-_HAND = "real_logits=[0, ln 3], fake_logits=[0, -ln 3] (D = 1/2, 3/4 on real; 1/2, 1/4 on fake)"
 
 
 def _hand() -> str:
-    """``_HAND`` in the learner's language (looked up at each check: the language can change after import)."""
+    """The hand-checkable case in the learner's language (looked up at each check: the language can change)."""
     return _("real_logits=[0, ln 3], fake_logits=[0, -ln 3] (D = 1/2, 3/4 on real; 1/2, 1/4 on fake)")
 
 
