@@ -35,6 +35,8 @@ SAMPLES = HERE.parent / "ganlib" / "samples" / "protocol_2d.pt"
 SAMPLE_SEED = 0  # the seed whose final samples are kept
 CONTROL_DRAWS = 10  # sets of 2,500 points for each control row
 AT_NOISE = 3  # a row whose high-quality share is under this many times the noise floor's is marked
+N_SAMPLES = 2500  # samples measured per run
+FEW_PER_MODE = 5  # a reverse KL from fewer high-quality samples per mode than this (on average) is marked
 
 # PacGAN Table 1 (Lin et al., 2018; 10 trials, 2,500 samples): modes, HQ %, reverse KL. The GAN row
 # and the best PacGAN row of each dataset.
@@ -87,14 +89,20 @@ def _mean_se(values: list[float]) -> tuple[float, float]:
     return mean, (statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else float("nan"))
 
 
-def _reverse_kl_cell(rows: list[dict]) -> str:
+def _reverse_kl_cell(rows: list[dict], modes: int | None = None) -> str:
     """Reverse KL over the seeds where it is defined: with no high-quality sample there is no mode
-    histogram, so that seed's reverse KL is undefined ("—"), not log K."""
+    histogram, so that seed's reverse KL is undefined ("—"), not log K.
+
+    With ``modes`` (K), a value from fewer than FEW_PER_MODE high-quality samples per mode on average
+    is marked †: a histogram of n samples from a perfectly even generator already scores about
+    (K − 1)/(2n) by chance (the plug-in entropy's bias), so such a value says little about balance."""
     defined = [r["reverse_kl"] for r in rows if r["high_quality"] > 0]
     if not defined:
         return "—"
     mean, se = _mean_se(defined)
     cell = f"{mean:.3f} ± {se:.3f}" if len(defined) > 1 else f"{mean:.3f}"
+    if modes is not None and statistics.fmean(r["high_quality"] for r in rows) * N_SAMPLES < FEW_PER_MODE * modes:
+        cell += " †"
     return cell if len(defined) == len(rows) else f"{cell} ({len(rows) - len(defined)} of {len(rows)} seeds: —)"
 
 
@@ -126,10 +134,12 @@ def write_table(runs: list[dict]) -> str:
         "the modes covers most modes by chance, since one stray sample covers a mode (the floor row); \"× noise's\" is "
         "a row's high-quality share over the floor's, marked where it is under 3. \"G steps × lr G\" is about how far "
         "Adam, which moves each weight by about lr per step, can carry the generator (decayed steps count at their "
-        "mean rate); the WGANs take 5 critic steps per generator step. Reverse KL is the KL divergence from the "
-        "high-quality "
-        "samples' mode histogram to the uniform one; a run with no high-quality sample has no histogram, so its "
-        "reverse KL is undefined (—). Seconds per run are with the torch threads shown, one run at a time. "
+        "mean rate); the WGANs take 5 critic steps per generator step, which makes a run about twice as long. "
+        "Reverse KL is the KL divergence from the high-quality samples' mode histogram to the uniform one; a run "
+        "with no high-quality sample has no histogram, so its reverse KL is undefined (—), and † marks a reverse KL "
+        f"from fewer than {FEW_PER_MODE} high-quality samples per mode on average, where even a perfectly balanced "
+        "generator's n samples score about (K − 1)/(2n) by chance: it says little about balance. Seconds per run "
+        "are with the torch threads shown, one run at a time. "
         "Published rows: Lin et al. (2018), *PacGAN*, Table 1 (their architecture "
         "and a 400,000-step budget, not ours; their PacGAN's discriminator sees m samples per decision and as many "
         "decisions per step as the unpacked one, ours concatenates consecutive samples, so PacGAN2 makes half as "
@@ -154,11 +164,11 @@ def write_table(runs: list[dict]) -> str:
             lines.append(f"| {name} | {len(rows)} | {recipe.steps:,} × {_lr(recipe.lr_g)}"
                          f"{' (decayed)' if recipe.decay else ''} = {recipe.step_length:.2g} "
                          f"| {_pm(*m)} | {_pm(*hq, scale=100)} "
-                         f"| {_times_noise(hq[0], floor)} | {_reverse_kl_cell(rows)} "
+                         f"| {_times_noise(hq[0], floor)} | {_reverse_kl_cell(rows, k)} "
                          f"| {sec[0]:.0f} (max {max(r['seconds'] for r in rows):.0f}) | {threads} |")
         for i, (name, scores) in enumerate(control.items()):
             m, hq = _mean_se([c.modes_covered for c in scores]), _mean_se([c.high_quality for c in scores])
-            kl = _reverse_kl_cell([{"high_quality": c.high_quality, "reverse_kl": c.reverse_kl} for c in scores])
+            kl = _reverse_kl_cell([{"high_quality": c.high_quality, "reverse_kl": c.reverse_kl} for c in scores], k)
             lines.append(f"| {name} | {len(scores)} draws | | {m[0]:.1f} ± {m[1]:.1f} | {100 * hq[0]:.1f} ± "
                          f"{100 * hq[1]:.1f} | {'1' if i == 0 else _times_noise(hq[0], floor)} | {kl} | | |")
         for name, modes, hq, kl in PUBLISHED[dataset]:

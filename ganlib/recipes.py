@@ -73,6 +73,9 @@ RECIPES: dict[str, Recipe] = {
         # The clipped WGAN at the same cost with a step length (lr x G steps) of 6, the plain GAN's: one change, lr.
         Recipe("WGAN (clipping, lr 3e-3)", loss="wasserstein", lr_g=3e-3, lr_d=3e-3, betas=(0.0, 0.9), steps=2000,
                n_critic=5, weight_clip=0.01),
+        # WGAN-GP as published (lambda 10, betas 0, 0.9) at the plain GAN's step length: one change, lr.
+        Recipe("WGAN-GP (lr 3e-3)", loss="wasserstein", lr_g=3e-3, lr_d=3e-3, betas=(0.0, 0.9), steps=2000,
+               n_critic=5, gradient_penalty=10.0),
         # The WGAN-GP authors' toy script (gan_toy.py in igul222/improved_wgan_training): lambda 0.1, 3 layers
         # of 512 units, Adam(1e-4, betas 0.5, 0.9), batches of 256; they train for 100,000 generator steps.
         Recipe("WGAN-GP (gan_toy.py settings)", loss="wasserstein", lr_g=1e-4, lr_d=1e-4, betas=(0.5, 0.9),
@@ -86,6 +89,7 @@ RECIPES: dict[str, Recipe] = {
         Recipe("R1 + TTUR + decay (recommended)", lr_g=2e-3, lr_d=4e-3, r1=0.1, penalty_every=4, decay=0.5),
         # Ablations of the recommended recipe: each changes one thing (benchmarks/protocol_2d.py).
         Recipe("GAN + decay", lr_g=1e-3, lr_d=1e-3, decay=0.5),  # the plain GAN, decayed
+        Recipe("R1 + decay", lr_g=1e-3, lr_d=1e-3, r1=0.1, penalty_every=4, decay=0.5),  # the R1 row, decayed
         Recipe("R1 + TTUR (no decay)", lr_g=2e-3, lr_d=4e-3, r1=0.1, penalty_every=4),  # the recommended, no decay
         Recipe("TTUR + decay (no R1)", lr_g=2e-3, lr_d=4e-3, decay=0.5),  # the recommended, no R1
         Recipe("R1 + decay (no TTUR)", lr_g=2e-3, lr_d=2e-3, r1=0.1, penalty_every=4, decay=0.5),  # D at G's rate

@@ -163,31 +163,52 @@ def plot_modes(
 def plot_knn_balls(
     manifold: torch.Tensor, queries: torch.Tensor, k: int = 3, ax: plt.Axes | None = None, title: str | None = None,
     colors: tuple[str, str, str] = ("tab:blue", "tab:green", "tab:red"),
+    bounds: tuple[float, float, float, float] | None = None,
 ) -> float:
     """The k-NN manifold of Kynkäänniemi et al. (2019) in 2D: a ball around each ``manifold`` point
     reaching its k-th nearest neighbour in ``manifold``, and the ``queries`` coloured by whether they
     fall inside some ball (distance <= radius, as ``metrics.precision_recall`` counts them).
 
     With real samples as the manifold and generated ones as queries, the share inside is the
-    precision; the other way round, the recall. Returns that share.
+    precision; the other way round, the recall. Returns that share, over all the queries.
+
+    ``bounds`` (xmin, xmax, ymin, ymax) zooms in: the radii and the share are still those of the
+    full sets, but only the balls and queries in that window are drawn. (Cropping the points
+    before the call would instead measure every radius among the cropped points alone.)
     """
     from .metrics import kth_neighbour_radius
 
-    manifold, queries = (torch.as_tensor(x).detach().cpu().float() for x in (manifold, queries))
+    # float64, as metrics.precision_recall computes: float32 distances blur radii as small as a jittered copy's
+    manifold, queries = (torch.as_tensor(x).detach().to("cpu", torch.float64) for x in (manifold, queries))
     for name, x in (("manifold", manifold), ("queries", queries)):
         if x.dim() != 2 or x.shape[1] != 2:
             raise ValueError(f"{name}: expected an N x 2 tensor of 2D points, got shape {tuple(x.shape)}.")
+    if bounds is not None and (len(bounds) != 4 or not (bounds[0] < bounds[1] and bounds[2] < bounds[3])):
+        raise ValueError(f"bounds={bounds!r}: expected (xmin, xmax, ymin, ymax) with xmin < xmax and ymin < ymax.")
     radius = kth_neighbour_radius(manifold, k)
     inside = (torch.cdist(queries, manifold) <= radius[None, :]).any(dim=1)
+    ball_shown = torch.ones(len(manifold), dtype=torch.bool)
+    query_shown = torch.ones(len(queries), dtype=torch.bool)
+    if bounds is not None:
+        xmin, xmax, ymin, ymax = bounds
+        # a ball is drawn when it reaches into the window; a query when it lies in it
+        ball_shown = ((manifold[:, 0] + radius >= xmin) & (manifold[:, 0] - radius <= xmax)
+                      & (manifold[:, 1] + radius >= ymin) & (manifold[:, 1] - radius <= ymax))
+        query_shown = ((queries[:, 0] >= xmin) & (queries[:, 0] <= xmax)
+                       & (queries[:, 1] >= ymin) & (queries[:, 1] <= ymax))
     ax = _axes(ax)
     ball, hit, miss = colors
-    for centre, r in zip(manifold.tolist(), radius.tolist(), strict=True):
+    for centre, r in zip(manifold[ball_shown].tolist(), radius[ball_shown].tolist(), strict=True):
         ax.add_patch(plt.Circle(centre, r, color=ball, alpha=0.15, lw=0))
-    ax.scatter(manifold[:, 0], manifold[:, 1], s=3, c=ball,
+    shown = manifold[ball_shown]
+    ax.scatter(shown[:, 0], shown[:, 1], s=3, c=ball,
                label=f"manifold points, each with its ball (out to its neighbour number k = {k})")
-    ax.scatter(queries[inside, 0], queries[inside, 1], s=6, c=hit, marker="x", label="inside a ball")
-    ax.scatter(queries[~inside, 0], queries[~inside, 1], s=6, c=miss, marker="x", label="outside every ball")
+    for mask, color, label in ((inside & query_shown, hit, "inside a ball"),
+                               (~inside & query_shown, miss, "outside every ball")):
+        ax.scatter(queries[mask, 0], queries[mask, 1], s=6, c=color, marker="x", label=label)
     ax.set_aspect("equal")
+    if bounds is not None:
+        ax.set(xlim=bounds[:2], ylim=bounds[2:])
     if title:
         ax.set_title(title)
     return float(inside.double().mean())
@@ -270,13 +291,14 @@ def plot_history(
 
 
 @torch.no_grad()
-def _probability(discriminator: nn.Module, points: torch.Tensor) -> torch.Tensor:
-    """sigmoid(discriminator(points)) on the CPU, computed in evaluation mode."""
+def _probability(discriminator: nn.Module, points: torch.Tensor, logit: bool = False) -> torch.Tensor:
+    """sigmoid(discriminator(points)) (or, with ``logit``, the raw output) on the CPU, in evaluation mode."""
     was_training = discriminator.training
     discriminator.eval()
     try:
         device = next(discriminator.parameters()).device
-        return torch.sigmoid(discriminator(points.to(device))).flatten().cpu()
+        out = discriminator(points.to(device)).flatten().cpu()
+        return out if logit else torch.sigmoid(out)
     finally:
         discriminator.train(was_training)
 
@@ -292,6 +314,7 @@ def plot_discriminator_2d(
     title: str | None = None,
     colorbar: bool = True,
     relative_to: nn.Module | None = None,
+    logit: bool = False,
 ) -> plt.Axes:
     """Real (and generated) 2D samples over the discriminator's probability field D(x) = sigmoid(logit).
 
@@ -302,6 +325,8 @@ def plot_discriminator_2d(
     is the change D(x) - relative_to(x), on a colour scale symmetric about 0: red where D now
     says "real" more than before, blue where less. One update changes D(x) by far less than the
     probability scale's 0.1 steps, so only the change shows what it did.
+    ``logit=True`` draws D's raw output instead, on a colour scale symmetric about 0: for a critic
+    or a hinge-trained discriminator, whose output is not the logit of a probability.
     """
     real = real.detach().cpu()
     if bounds is None:
@@ -312,12 +337,16 @@ def plot_discriminator_2d(
     xs, ys = torch.linspace(xmin, xmax, resolution), torch.linspace(ymin, ymax, resolution)
     gx, gy = torch.meshgrid(xs, ys, indexing="xy")
     points = torch.stack([gx.flatten(), gy.flatten()], dim=1)
-    prob = _probability(discriminator, points).reshape(resolution, resolution)
+    prob = _probability(discriminator, points, logit).reshape(resolution, resolution)
     levels, label, number_format = [i / 10 for i in range(11)], "D(x): probability real", None
     if relative_to is not None:
-        prob = prob - _probability(relative_to, points).reshape(resolution, resolution)
+        prob = prob - _probability(relative_to, points, logit).reshape(resolution, resolution)
+    if relative_to is not None or logit:
         largest = max(prob.abs().max().item(), 1e-12)
-        levels, label, number_format = np.linspace(-largest, largest, 11).tolist(), "change in D(x)", "%.2g"
+        label = "D's output (logit)"
+        if relative_to is not None:
+            label = "change in D's output" if logit else "change in D(x)"
+        levels, number_format = np.linspace(-largest, largest, 11).tolist(), "%.2g"
     ax = _axes(ax)
     field = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=levels, cmap="RdBu_r", alpha=0.6)
     if colorbar:

@@ -35,6 +35,24 @@ def test_undefined_seeds_are_counted_not_averaged():
     assert protocol_2d._reverse_kl_cell(runs((0.9, 0.4), (0.0, 2.0))) == "0.400 (1 of 2 seeds: —)"
 
 
+def test_a_reverse_kl_from_few_high_quality_samples_is_marked():
+    # ring, K = 8: 5 per mode is 40 of 2,500 samples, a share of 1.6 %
+    few = runs((0.004, 0.5), (0.008, 0.3))  # 10 and 20 samples: 15 on average
+    assert protocol_2d._reverse_kl_cell(few, 8) == "0.400 ± 0.100 †"
+    assert protocol_2d._reverse_kl_cell(runs((0.9, 0.1), (0.8, 0.3)), 8) == "0.200 ± 0.100"
+    assert protocol_2d._reverse_kl_cell(runs((0.017, 0.1), (0.017, 0.3)), 8) == "0.200 ± 0.100"  # 42.5: not marked
+    assert protocol_2d._reverse_kl_cell(runs((0.017, 0.1), (0.017, 0.3)), 25) == "0.200 ± 0.100 †"  # grid: under 125
+    assert protocol_2d._reverse_kl_cell(few) == "0.400 ± 0.100"  # without K, no mark
+    # the plug-in bias the mark warns of: an even generator's n samples over K modes, simulated
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    counts = rng.multinomial(12, np.full(8, 1 / 8), size=20_000)
+    q = counts / 12
+    kl = np.log(8) + np.where(q > 0, q * np.log(np.where(q > 0, q, 1)), 0).sum(axis=1)
+    assert 0.2 < kl.mean() < 0.45  # about (K - 1)/(2n) = 0.29 and more: far from the 0 of a perfect balance
+
+
 def test_every_stored_run_names_a_recipe_and_the_table_shows_undefined_rows(tmp_path, monkeypatch):
     from ganlib import recipes
 

@@ -177,6 +177,17 @@ def test_plot_discriminator_2d_relative_to_draws_the_change_on_a_symmetric_scale
     assert fig.axes[-1].get_ylabel() == "change in D(x)"
 
 
+def test_plot_discriminator_2d_logit_draws_the_raw_output_on_a_symmetric_scale():
+    fig, ax = plt.subplots()
+    viz.plot_discriminator_2d(Halfplane(), torch.zeros(3, 2), bounds=(-2, 2, -2, 2), resolution=41, ax=ax, logit=True)
+    field = next(c for c in ax.collections if hasattr(c, "levels"))
+    # logit = 4 x on x in [-2, 2]: from -8 to 8, symmetric about 0
+    assert field.levels[0] == pytest.approx(-8) and field.levels[-1] == pytest.approx(8)
+    assert field.levels[5] == pytest.approx(0, abs=1e-9)
+    assert fig.axes[-1].get_ylabel() == "D's output (logit)"
+    plt.close(fig)
+
+
 def test_generator_arrows_match_the_closed_form_gradient():
     # Non-saturating loss on logits f = 4 x1: mean softplus(-f), so -d/dx1 = 4 sigmoid(-4 x1) / N and 0 along x2.
     fake = torch.tensor([[0.0, 1.0], [0.5, -0.3], [-1.0, 0.2]])
@@ -272,3 +283,39 @@ def test_plot_knn_balls_draws_a_ball_per_point_and_returns_the_share_inside():
     plt.close(fig)
     with pytest.raises(ValueError, match="queries: expected an N x 2"):
         viz.plot_knn_balls(manifold, torch.zeros(3, 3))
+
+
+def test_plot_knn_balls_zoomed_keeps_the_full_sets_radii_and_share():
+    from ganlib import metrics
+
+    # Two points near the origin and one far away: cropped to the origin alone, the pair's 2nd-neighbour
+    # radius would not exist; with the full set it reaches the far point (distance 10).
+    manifold = torch.tensor([[0.0, 0.0], [0.1, 0.0], [10.0, 0.0]])
+    queries = torch.tensor([[0.05, 0.0], [5.0, 0.0], [30.0, 0.0]])
+    fig, ax = plt.subplots()
+    share = viz.plot_knn_balls(manifold, queries, k=2, ax=ax, bounds=(-1, 1, -1, 1))
+    assert share == pytest.approx(metrics.precision_recall(manifold, queries, k=2)[0]) == pytest.approx(2 / 3)
+    # every ball reaches into the window (radii 10, 9.9 and 10), so all three are drawn, with their full radii
+    assert sorted(round(p.get_radius(), 6) for p in ax.patches) == [9.9, 10.0, 10.0]
+    drawn = np.concatenate([c.get_offsets() for c in ax.collections if c.get_label() != ax.collections[0].get_label()])
+    np.testing.assert_allclose(drawn, [[0.05, 0.0]])  # only the query in the window
+    assert ax.get_xlim() == (-1, 1) and ax.get_ylim() == (-1, 1)
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"bounds=\(1, -1, 0, 1\): expected \(xmin, xmax, ymin, ymax\)"):
+        viz.plot_knn_balls(manifold, queries, bounds=(1, -1, 0, 1))
+
+
+def test_plot_knn_balls_counts_tiny_radii_as_precision_recall_does():
+    from ganlib import metrics
+
+    # Copies jittered by 1e-4 near (1, 0): radii of about 1e-4, where float32 distances (torch.cdist's matrix
+    # product) err by as much as the radii themselves; the share must be precision_recall's, computed in float64.
+    gen = torch.Generator().manual_seed(0)
+    base = torch.tensor([1.0, 0.0]) + 0.01 * torch.randn(200, 2, generator=gen)
+    copies = base.repeat(10, 1) + 1e-4 * torch.randn(2000, 2, generator=gen)
+    queries = torch.tensor([1.0, 0.0]) + 0.01 * torch.randn(2000, 2, generator=gen)
+    fig, ax = plt.subplots()
+    share = viz.plot_knn_balls(copies, queries, k=3, ax=ax, bounds=(0.95, 1.05, -0.05, 0.05))
+    plt.close(fig)
+    assert share == metrics.precision_recall(copies, queries, k=3)[0]
+    assert 0 < share < 0.1  # a few queries land within 1e-4 of a copy: a copier has almost no recall
