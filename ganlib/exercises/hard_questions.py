@@ -1,5 +1,5 @@
 """Self-checks for notebooks 08-11 (mode collapse, evaluation, stability, where next) and their appendices,
-14 and 15; every sentence written ``_(English template, values)`` as in ``_checking``."""
+13 and 14; every sentence written ``_(English template, values)`` as in ``_checking``."""
 
 from __future__ import annotations
 
