@@ -65,6 +65,7 @@ __all__ = [
     "psnr",
     "random_patches",
     "sliced_wasserstein",
+    "stripe_phase_difference",
     "stripe_phase_share",
     "stripe_posterior",
     "stripe_statistics",
@@ -898,16 +899,30 @@ def stripe_statistics(estimate: torch.Tensor, truth: torch.Tensor, lr: torch.Ten
             "phase 0": stripe_phase_share(estimate, lr)}
 
 
-def stripe_phase_share(images: torch.Tensor, lr: torch.Tensor) -> float:
-    """Among the striped blocks of ``lr`` (LR pixel 1/2), the share where ``images`` is nearer (in squared
-    error) to pinstripes at phase 0 than at phase 1. The posterior's share is 1/2."""
-    images, lr = _as_batch(images, "images"), _as_batch(lr, "lr")
+def _stripe_phases(images: torch.Tensor, lr: torch.Tensor, name: str = "images") -> torch.Tensor:
+    """For each striped block of ``lr`` (LR pixel 1/2), whether ``images`` is nearer (in squared error)
+    to pinstripes at phase 0 than at phase 1: a 1-D bool tensor over those blocks, in order."""
+    images, lr = _as_batch(images, name), _as_batch(lr, "lr")
     if images.shape != (*lr.shape[:2], 4 * lr.shape[2], 4 * lr.shape[3]):
-        raise ValueError(f"images and lr: expected (N, 1, 4h, 4w) and (N, 1, h, w), got {tuple(images.shape)} and "
+        raise ValueError(f"{name} and lr: expected (N, 1, 4h, 4w) and (N, 1, h, w), got {tuple(images.shape)} and "
                          f"{tuple(lr.shape)}.")
     blocks = F.pixel_unshuffle(images, 4).permute(0, 2, 3, 1)  # N x h x w x 16
     distance = ((blocks[..., None, :] - STRIPE_TILES[1:].flatten(1)) ** 2).sum(-1)  # N x h x w x 2
     striped = (lr[:, 0] - 0.5).abs() < 1e-6
     if not striped.any():
         raise ValueError("lr: no striped block (LR pixel 1/2) to read a phase from.")
-    return float((distance[..., 0] < distance[..., 1])[striped].float().mean())
+    return (distance[..., 0] < distance[..., 1])[striped]
+
+
+def stripe_phase_share(images: torch.Tensor, lr: torch.Tensor) -> float:
+    """Among the striped blocks of ``lr`` (LR pixel 1/2), the share where ``images`` is nearer (in squared
+    error) to pinstripes at phase 0 than at phase 1. The posterior's share is 1/2."""
+    return float(_stripe_phases(images, lr).float().mean())
+
+
+def stripe_phase_difference(first: torch.Tensor, second: torch.Tensor, lr: torch.Tensor) -> float:
+    """Among the striped blocks of ``lr``, the share where ``first`` and ``second`` (two estimates for
+    the same LR images, e.g. two noise draws of a stochastic upsampler) sit at different phases, each
+    read as in ``stripe_phase_share``. Two independent posterior samples differ in 1/2 of the blocks;
+    a deterministic upsampler, or one that ignores its noise, in none."""
+    return float((_stripe_phases(first, lr, "first") != _stripe_phases(second, lr, "second")).float().mean())

@@ -1,10 +1,12 @@
-"""Latent paths (ganlib.latent), the memorisation check (metrics.nearest_neighbours) and LatentWalk."""
+"""Latent paths (ganlib.latent), the memorisation check (metrics.nearest_neighbours, near_copies), LatentWalk."""
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from ganlib import latent, metrics, models, widgets
 
@@ -112,3 +114,53 @@ def test_latent_walk_draws_the_path_and_follows_its_controls():
         widgets.LatentWalk(G, latent_dim=0)
     with pytest.raises(ValueError, match=r"latent_dim=7: this generator takes 8 noise values"):
         widgets.LatentWalk(G, latent_dim=7)
+
+
+def _binomial_tail(k, n, p):
+    # P(X >= k) for X ~ Binomial(n, p), summed term by term in exact fractions (independent of scipy).
+    q = Fraction(p).limit_denominator(10**6)
+    return float(1 - sum(math.comb(n, i) * q**i * (1 - q) ** (n - i) for i in range(k)))
+
+
+def test_near_copies_counts_against_the_held_out_quantile_with_a_hand_summed_binomial_tail():
+    held_out = torch.arange(1, 201, dtype=torch.float64)  # 1..200: the 1 % quantile is 2.99 (linear)
+    generated = torch.tensor([0.5, 1.0, 2.0, 2.5, 3.0, 50.0, 80.0] + [100.0] * 93)
+    result = metrics.near_copies(generated, held_out)
+    assert result.threshold == pytest.approx(np.quantile(np.arange(1, 201), 0.01), abs=1e-12)
+    assert (result.count, result.n, result.share, result.expected) == (4, 100, 0.04, 0.01)  # 0.5, 1, 2, 2.5
+    assert result.p_value == pytest.approx(_binomial_tail(4, 100, 0.01), rel=1e-9)  # about 0.018
+    assert result.p_value == pytest.approx(stats.binom.sf(3, 100, 0.01), rel=1e-9)  # P(X >= 4) = sf(3)
+    assert not result.detected  # above alpha = 0.001
+    assert metrics.near_copies(generated, held_out, alpha=0.05).detected
+    assert "4.0%" in str(result) and "p = 0.02" in str(result)
+
+
+def test_near_copies_catches_a_copier_and_a_partial_copier_and_passes_new_data():
+    # Evenly spread distances, so the held-out 1 % quantile is not itself noisy (with 360 random
+    # held-out distances it is: the 3rd-4th smallest of them).
+    held_out = 2 + torch.linspace(0, 1, 360, dtype=torch.float64)  # new data: distances 2 to 3
+    honest = 2 + torch.linspace(0, 1, 1437, dtype=torch.float64)  # as far as new data: 1 % near-copies
+    copier = 0.1 * torch.linspace(0, 1, 1437, dtype=torch.float64)  # copies: distance about 0
+    partial = honest.clone()
+    partial[:43] = copier[:43]  # 3 % copies: the median does not move, the near-copies do
+    assert not metrics.near_copies(honest, held_out).detected
+    assert metrics.near_copies(copier, held_out).share == 1 and metrics.near_copies(copier, held_out).detected
+    result = metrics.near_copies(partial, held_out)
+    assert result.detected and result.p_value == pytest.approx(_binomial_tail(result.count, 1437, 0.01), rel=1e-6)
+    assert result.p_value == pytest.approx(stats.binom.sf(result.count - 1, 1437, 0.01), rel=1e-6)
+    assert abs(partial.median() - honest.median()) < 0.01  # what a median-only check would see
+    # Any sequence of real numbers will do: a list, a NumPy array.
+    assert metrics.near_copies(copier.tolist(), held_out.numpy()).count == 1437
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: metrics.near_copies(torch.zeros(3, 2), torch.ones(5)), "distances: expected a non-empty 1-D"),
+    (lambda: metrics.near_copies(torch.zeros(3), torch.tensor([])), "held_out: expected a non-empty 1-D"),
+    (lambda: metrics.near_copies(torch.tensor([-1.0]), torch.ones(5)), "finite distances >= 0"),
+    (lambda: metrics.near_copies(torch.zeros(3), torch.ones(5), quantile=1), "quantile=1"),
+    (lambda: metrics.near_copies(torch.zeros(3), torch.ones(5), alpha=0.0), "alpha=0.0"),
+    (lambda: metrics.near_copies("far", torch.ones(5)), "distances: expected a 1-D tensor"),
+])
+def test_near_copies_explain_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

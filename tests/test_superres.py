@@ -453,6 +453,9 @@ def test_posterior_samples_fit_the_input_and_err_twice_the_mmse():
     # none), so ~9,000 striped blocks give a standard error of about 2 x 0.5 / 95 = 0.01: 5 of them allowed.
     assert ((a - b) ** 2).mean().item() / variance.mean().item() == pytest.approx(2, abs=0.05)
     assert superres.stripe_phase_share(a, lr) == pytest.approx(0.5, abs=0.02)
+    # ... and sit at different phases in half the striped blocks (the same ~9,000 blocks: 0.02 is 4 s.e.).
+    assert superres.stripe_phase_difference(a, b, lr) == pytest.approx(0.5, abs=0.02)
+    assert superres.stripe_phase_difference(a, a, lr) == 0  # a deterministic upsampler: no difference
 
 
 def test_stripe_phase_share_and_local_contrast_closed_forms():
@@ -463,6 +466,14 @@ def test_stripe_phase_share_and_local_contrast_closed_forms():
     assert superres.stripe_phase_share(superres.STRIPE_TILES[1].repeat(1, 2)[None, None], lr[..., :2]) == 1.0
     with pytest.raises(ValueError, match="lr: no striped block"):
         superres.stripe_phase_share(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 1, 1))
+    # Phase difference by hand: the same blocks flipped (stripes moved one column) differ in every block;
+    # phase 0 beside phase 1 against phase 0 twice differ in one of the two striped blocks.
+    flipped = torch.cat([superres.STRIPE_TILES[2], superres.STRIPE_TILES[1], superres.STRIPE_TILES[0]], 1)[None, None]
+    assert superres.stripe_phase_difference(image, flipped, lr) == 1.0
+    both_zero = torch.cat([superres.STRIPE_TILES[1], superres.STRIPE_TILES[1], superres.STRIPE_TILES[0]], 1)[None, None]
+    assert superres.stripe_phase_difference(image, both_zero, lr) == 0.5
+    with pytest.raises(ValueError, match=r"second and lr: expected \(N, 1, 4h, 4w\)"):
+        superres.stripe_phase_difference(image, image[..., :8], lr)
     with pytest.raises(ValueError, match=r"images and lr: expected \(N, 1, 4h, 4w\) and \(N, 1, h, w\)"):
         superres.stripe_phase_share(torch.zeros(1, 1, 4, 8), torch.zeros(1, 1, 1, 1))
     # Local contrast: the mean |difference| of neighbours across and down, averaged.
