@@ -197,8 +197,14 @@ def _read(path: Path):
 def _write(path: Path, catalog) -> None:
     from babel.messages.pofile import write_po
 
+    for message in catalog:
+        # Babel writes a previous msgid (#|) through its comment wrapper, which breaks a multi-line
+        # paragraph into lines it reads back as translator comments ("# |"). A fuzzy message keeps its
+        # old translation; its old English is in git's history.
+        message.previous_id = ()
+        message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
     buffer = io.BytesIO()
-    write_po(buffer, catalog, width=0, include_previous=True, sort_output=False)
+    write_po(buffer, catalog, width=0, include_previous=False, sort_output=False)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_bytes(buffer.getvalue())
@@ -237,7 +243,7 @@ def update_catalog(name: str, found: list[Message], lang: str) -> dict[str, int]
             header_comment=(f"# {LANGUAGES[lang]['name']} ({lang}) translation of {name}, written from the "
                             "English sources by\n# `python3 course.py translate` (ganlib/translation.py): "
                             "translate each msgstr; a fuzzy\n# message's English changed since it was "
-                            "translated (the old English is in #| msgid)."))
+                            "translated (its old English is in git's history)."))
         catalog.update(template, update_creation_date=False)
         changed = True
     if changed:

@@ -132,6 +132,13 @@ def test_the_translated_notebooks_code_and_metadata_are_the_sources(lang, path):
 
 
 @pytest.mark.parametrize("lang", LANGS)
+def test_no_catalog_holds_a_garbled_previous_english(lang):
+    for path in sorted((ROOT / "locale" / lang).glob("*.po")):
+        text = path.read_text(encoding="utf-8")
+        assert "\n#|" not in text and "\n# |" not in text, f"{path.name}: run `python3 course.py translate`"
+
+
+@pytest.mark.parametrize("lang", LANGS)
 def test_the_catalogs_are_in_step_with_the_english(lang, tmp_path, monkeypatch):
     """Extraction from today's notebooks changes no catalog: none lacks a message or holds a stale place."""
     import shutil
@@ -157,8 +164,12 @@ def test_a_changed_english_paragraph_is_marked_fuzzy_with_its_old_translation(tm
     assert status == {"messages": 1, "translated": 0, "fuzzy": 1, "untranslated": 0}
     (message,) = [m for m in translation._read(path) if m.id]
     assert message.fuzzy and message.string == "生成器把噪声映射为样本。"
-    # the old English beside it, for the translator (Babel writes it; its reader does not keep it)
-    assert '#| msgid "The generator maps noise to samples."' in path.read_text(encoding="utf-8")
+    # and no comment Babel would garble: it writes a previous msgid (#|) through its comment wrapper and reads
+    # it back as a translator's comment, which each later update would wrap again ("# |")
+    assert "#|" not in path.read_text(encoding="utf-8") and "# |" not in path.read_text(encoding="utf-8")
+    translation.update_catalog("demo", [translation.Message("The generator maps noise to images.", "c1",
+                                                            "markdown")], "zh")
+    assert "# |" not in path.read_text(encoding="utf-8")
 
 
 def _with_translation(path, text):
