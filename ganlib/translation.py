@@ -203,6 +203,9 @@ def _write(path: Path, catalog) -> None:
         # old translation; its old English is in git's history.
         message.previous_id = ()
         message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
+        # Babel flags any text with a "%" as printf-style (python-format); ours are Markdown or
+        # str.format templates, and the flag would make msgfmt --check reject "90 % high quality".
+        message.flags.discard("python-format")
     buffer = io.BytesIO()
     write_po(buffer, catalog, width=0, include_previous=False, sort_output=False)
     path.parent.mkdir(parents=True, exist_ok=True)
