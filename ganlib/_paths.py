@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 
-def as_path(name: str, value: object, what: str = "a folder") -> Path:
+def as_path(name: str, value: object, what: str = "a folder", example: str = "data") -> Path:
     """``value`` as a Path, or a ValueError naming ``name``, what was given and what is expected.
 
     Only a non-empty str or path-like object is a path: ``None``, a number or a list would
@@ -17,4 +17,4 @@ def as_path(name: str, value: object, what: str = "a folder") -> Path:
         if str(value).strip():
             return path
     raise ValueError(f"{name}={value!r}: expected {what} as a str or pathlib.Path "
-                     f"(e.g. {name}='data'), got {type(value).__name__}; nothing was written.")
+                     f"(e.g. {name}={example!r}), got {type(value).__name__}; nothing was written.")

@@ -129,7 +129,7 @@ def train_digits_classifier(seed: int = 0, epochs: int = 30, progress: bool = Fa
 
 def load_digits_classifier(path: str | Path = WEIGHTS) -> DigitsClassifier:
     """The shipped classifier, in evaluation mode (``weights_only=True``: tensors and numbers only)."""
-    path = as_path("path", path, "a weights file")
+    path = as_path("path", path, "a weights file", "digits_classifier.pt")
     if not path.is_file():
         raise FileNotFoundError(
             f"No classifier weights at {path}. Recreate them with `python -m ganlib.classifier --out {path}`."

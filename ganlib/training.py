@@ -412,7 +412,7 @@ def train(
     if not isinstance(checkpoint_every, int) or isinstance(checkpoint_every, bool) or checkpoint_every < 1:
         raise ValueError(f"checkpoint_every={checkpoint_every!r}: expected a positive integer.")
     if checkpoint is not None:  # checked now, not at the first save 500 steps in
-        checkpoint = as_path("checkpoint", checkpoint, "a file to save the training state to")
+        checkpoint = as_path("checkpoint", checkpoint, "a file to save the training state to", "gan.pt")
     batches = forever(data)
     gan.generator.train()
     gan.discriminator.train()
@@ -433,7 +433,7 @@ def train(
 
 def save_checkpoint(gan: GAN, path: str | Path) -> Path:
     """Save ``gan`` to ``path`` atomically: write a temporary file, then rename it over."""
-    path = as_path("path", path, "a file to save the training state to")
+    path = as_path("path", path, "a file to save the training state to", "gan.pt")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     torch.save(gan.state_dict(), tmp)
@@ -443,7 +443,7 @@ def save_checkpoint(gan: GAN, path: str | Path) -> Path:
 
 def load_checkpoint(gan: GAN, path: str | Path) -> GAN:
     """Restore ``gan`` (same architectures) from a checkpoint written by ``save_checkpoint``."""
-    path = as_path("checkpoint", path, "a checkpoint file")
+    path = as_path("checkpoint", path, "a checkpoint file", "gan.pt")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint={str(path)!r}: no such file.")
     try:
