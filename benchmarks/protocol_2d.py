@@ -56,7 +56,7 @@ def _one(name: str, dataset: str, seed: int, threads: int) -> tuple[dict, object
     start = time.perf_counter()
     gan = recipes.train_2d(recipes.RECIPES[name], dataset, seed)  # as recipes.run_2d does, keeping the samples
     seconds = time.perf_counter() - start
-    samples = recipes.evaluation_samples(gan, seed)
+    samples = recipes.evaluation_samples(gan, seed, N_SAMPLES)
     result = metrics.mode_coverage(samples, dataset)
     row = {"recipe": name, "dataset": dataset, "seed": seed, "modes": result.modes_covered,
            "high_quality": result.high_quality, "reverse_kl": result.reverse_kl, "seconds": seconds,
@@ -78,8 +78,8 @@ def controls(dataset: str) -> dict[str, dict]:
     ``metrics.NOISE_SQUARES`` gives, and real samples (10 sets of 2,500 each)."""
     from ganlib import data, metrics
 
-    noise = metrics.noise_floor(dataset, draws=CONTROL_DRAWS)
-    real = [metrics.mode_coverage(data.sample_toy(dataset, 2500, seed=s), dataset) for s in range(CONTROL_DRAWS)]
+    noise = metrics.noise_floor(dataset, n=N_SAMPLES, draws=CONTROL_DRAWS)
+    real = [metrics.mode_coverage(data.sample_toy(dataset, N_SAMPLES, seed=s), dataset) for s in range(CONTROL_DRAWS)]
     side = metrics.NOISE_SQUARES[dataset]
     return {f"*uniform noise on [−{side:g}, {side:g}]² (floor)*": noise, "*real samples (ceiling)*": real}
 
